@@ -1,0 +1,59 @@
+"""tensorir: a symbolic tensor compiler for Python, built on MLIR and LLVM.
+
+>>> import numpy as np, tensorir as ti
+>>> @ti.jit
+... def f(x):
+...     return ti.tanh(x).sum()
+>>> float(f(np.zeros(4, np.float32)))
+0.0
+"""
+
+from __future__ import annotations
+
+from . import errors
+from .errors import (
+    ArgumentError,
+    CompileError,
+    DTypeError,
+    NonFiniteError,
+    ShapeError,
+    TensorIRError,
+    TracerBoolConversionError,
+    TracerError,
+    UnsupportedError,
+)
+from .frontend import nn
+from .frontend import variable as _variable  # noqa: F401  (operators of Variable)
+from .frontend.dtypes import bool_, float32, float64, int32, int64
+from .frontend.graph import Variable
+from .frontend.ops_elementwise import *  # noqa: F401,F403
+from .frontend.ops_elementwise import __all__ as _elementwise_all
+from .frontend.ops_reduce import *  # noqa: F401,F403
+from .frontend.ops_reduce import __all__ as _reduce_all
+from .jit import JitFunction, jit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "jit",
+    "JitFunction",
+    "Variable",
+    "nn",
+    "errors",
+    "bool_",
+    "int32",
+    "int64",
+    "float32",
+    "float64",
+    "TensorIRError",
+    "ShapeError",
+    "DTypeError",
+    "ArgumentError",
+    "TracerError",
+    "TracerBoolConversionError",
+    "UnsupportedError",
+    "NonFiniteError",
+    "CompileError",
+    *_elementwise_all,
+    *_reduce_all,
+]

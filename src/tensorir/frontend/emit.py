@@ -1,0 +1,61 @@
+"""Emission of a frontend graph into a tir module (one ``func.func``)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..dialects import OPS, create, to_mlir_type
+from ..dialects._bindings import ir
+from ..errors import ArgumentError
+from .graph import Variable, toposort
+
+__all__ = ["emit_function"]
+
+
+def _location(node_loc: object) -> ir.Location:
+    if node_loc is None:
+        return ir.Location.unknown()
+    filename, line = node_loc[0], node_loc[1]  # type: ignore[index]
+    return ir.Location.file(filename, line, 0)
+
+
+def emit_function(
+    module: ir.Module,
+    name: str,
+    inputs: Sequence[Variable],
+    outputs: Sequence[Variable],
+) -> ir.Operation:
+    """Append ``func.func @name(inputs) -> outputs`` to ``module`` (in its context)."""
+    from mlir.dialects import func
+
+    arg_types = [to_mlir_type(v.type) for v in inputs]
+    res_types = [to_mlir_type(v.type) for v in outputs]
+    values: dict[int, ir.Value] = {}
+    with ir.InsertionPoint(module.body):
+        fn = func.FuncOp(name, ir.FunctionType.get(arg_types, res_types))
+        fn.attributes["sym_visibility"] = ir.StringAttr.get("public")
+        block = fn.add_entry_block()
+    for v, arg in zip(inputs, block.arguments):
+        values[v.id] = arg
+    input_ids = {v.id for v in inputs}
+    with ir.InsertionPoint(block):
+        for node in toposort(outputs):
+            if node.outputs and all(o.id in input_ids for o in node.outputs):
+                continue  # an input that happens to be an op result (givens)
+            operands = []
+            for v in node.inputs:
+                if v.id not in values:
+                    raise ArgumentError(
+                        f"the graph reads {v!r}, which is neither an input of the function "
+                        "nor computed from one; pass it as an input"
+                    )
+                operands.append(values[v.id])
+            with _location(node.loc):
+                op = create(OPS[node.op], operands, node.attrs, [o.type for o in node.outputs])
+            for out, res in zip(node.outputs, op.results):
+                values[out.id] = res
+        for v in outputs:
+            if v.id not in values:
+                raise ArgumentError(f"the output {v!r} does not depend on the inputs given")
+        func.ReturnOp([values[v.id] for v in outputs])
+    return fn.operation

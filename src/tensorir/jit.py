@@ -1,0 +1,189 @@
+"""``@tensorir.jit``: trace once per signature, compile, call.
+
+A signature is what the compiled code depends on: the argument structure,
+and for every array its dtype, rank and which dims are 1. Every other dim is
+free, so a new batch size reuses the compiled code.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .compiler import Executable, Lowered, compile_traced, lower
+from .errors import ArgumentError, DTypeError
+from .frontend.dtypes import canonical_dtype
+from .frontend.pytree import flatten, unflatten
+from .frontend.trace import ArgSpec, trace
+
+__all__ = ["jit", "JitFunction"]
+
+
+class JitFunction:
+    """A traced-and-compiled version of a NumPy-style function.
+
+    >>> import numpy as np, tensorir as ti
+    >>> @ti.jit
+    ... def f(x, y):
+    ...     return ti.exp(x) * y + 1
+    >>> f(np.zeros(3, np.float32), np.ones(3, np.float32))
+    array([2., 2., 2.], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        *,
+        static_argnums: Sequence[int] = (),
+        check_finite: bool = False,
+        pipeline: str = "fast_run",
+    ):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.static_argnums = tuple(sorted(static_argnums))
+        self.check_finite = check_finite
+        self.pipeline = pipeline
+        self._cache: dict[Any, Executable] = {}
+        self.compile_count = 0
+        try:
+            self._params = list(inspect.signature(fun).parameters)
+        except (TypeError, ValueError):
+            self._params = []
+
+    # -- signatures ----------------------------------------------------------
+    def _arg_name(self, position: int) -> str:
+        if position < len(self._params):
+            return self._params[position]
+        return f"arg{position}"
+
+    def _split(self, args: tuple, kwargs: dict) -> tuple[list[Any], dict[int, Any]]:
+        if kwargs:
+            try:
+                bound = inspect.signature(self.fun).bind(*args, **kwargs)
+            except TypeError as exc:
+                raise ArgumentError(f"{self.__name__}: {exc}") from None
+            args = bound.args
+        dynamic, static = [], {}
+        for i, a in enumerate(args):
+            if i in self.static_argnums:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise ArgumentError(
+                        f"static argument {self._arg_name(i)!r} must be hashable, found {type(a).__name__}"
+                    ) from None
+                static[i] = a
+            else:
+                dynamic.append(a)
+        return dynamic, static
+
+    def _specs(self, dynamic: list[Any], static: dict[int, Any]) -> tuple[Any, list[np.ndarray], list[ArgSpec], Any]:
+        positions = [i for i in range(len(dynamic) + len(static)) if i not in static]
+        arrays: list[np.ndarray] = []
+        specs: list[ArgSpec] = []
+        treedefs = []
+        for pos, arg in zip(positions, dynamic):
+            name = self._arg_name(pos)
+            leaves, tree = flatten(arg)
+            if tree[0] in ("list", "tuple") and leaves and all(
+                isinstance(v, (int, float, bool)) for v in leaves
+            ):
+                raise ArgumentError(
+                    f"argument {name!r}: expected an array, found a Python {type(arg).__name__} "
+                    "of numbers; pass np.asarray(...) (with the dtype you want) instead"
+                )
+            treedefs.append(tree)
+            for j, leaf in enumerate(leaves):
+                leaf_name = name if tree == ("leaf",) else f"{name}[{j}]"
+                arr, weak = _as_array(leaf, leaf_name)
+                arrays.append(arr)
+                specs.append(ArgSpec(leaf_name, arr.dtype.name, tuple(d == 1 for d in arr.shape), weak))
+        in_tree = ("tuple", tuple(treedefs))
+        key = (in_tree, tuple(specs), tuple(sorted(static.items())))
+        return key, arrays, specs, in_tree
+
+    # -- compile and call ----------------------------------------------------
+    def _executable(self, key: Any, specs: list[ArgSpec], in_tree: Any, static: dict[int, Any]) -> Executable:
+        exe = self._cache.get(key)
+        if exe is None:
+            traced = trace(self.fun, self.__name__, in_tree, specs, static)
+            exe = compile_traced(traced, self.pipeline, self.check_finite)
+            self._cache[key] = exe
+            self.compile_count += 1
+        return exe
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        dynamic, static = self._split(args, kwargs)
+        key, arrays, specs, in_tree = self._specs(dynamic, static)
+        exe = self._executable(key, specs, in_tree, static)
+        arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
+        outs = exe.run(arrays)
+        return unflatten(exe.out_tree, outs)
+
+    def lower(self, *args: Any, **kwargs: Any) -> Lowered:
+        """The IR of every stage for these arguments: ``f.lower(x).as_text("linalg")``."""
+        dynamic, static = self._split(args, kwargs)
+        _, _, specs, in_tree = self._specs(dynamic, static)
+        return lower(trace(self.fun, self.__name__, in_tree, specs, static), self.pipeline)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+
+def _as_array(x: Any, name: str) -> tuple[np.ndarray, bool]:
+    if isinstance(x, np.ndarray):
+        if x.dtype.name not in ("bool", "int32", "int64", "float32", "float64"):
+            canonical_dtype(x.dtype, f"argument {name!r}")
+        return x, False
+    if isinstance(x, (bool, np.bool_)):
+        return np.asarray(x, dtype=bool), isinstance(x, bool)
+    if isinstance(x, numbers.Integral):
+        if isinstance(x, np.integer):
+            return np.asarray(x, dtype=canonical_dtype(x.dtype, f"argument {name!r}")), False
+        return np.asarray(x, dtype=np.int64), True
+    if isinstance(x, numbers.Real):
+        if isinstance(x, np.floating):
+            return np.asarray(x, dtype=canonical_dtype(x.dtype, f"argument {name!r}")), False
+        return np.asarray(x, dtype=np.float64), True
+    if isinstance(x, (list, tuple)):
+        raise ArgumentError(
+            f"argument {name!r}: expected an array, found a Python {type(x).__name__} "
+            "nested where an array was expected; pass np.asarray(...) instead"
+        )
+    if hasattr(x, "__array__"):
+        arr = np.asarray(x)
+        canonical_dtype(arr.dtype, f"argument {name!r}")
+        return arr, False
+    raise ArgumentError(
+        f"argument {name!r}: expected a NumPy array or a Python scalar, found {type(x).__name__}"
+    )
+
+
+def jit(
+    fun: Callable[..., Any] | None = None,
+    *,
+    static_argnums: int | Sequence[int] = (),
+    check_finite: bool = False,
+    pipeline: str = "fast_run",
+) -> Any:
+    """Compile ``fun`` for the CPU, tracing once per argument signature.
+
+    ``static_argnums`` names arguments passed as Python values to the trace
+    (they must be hashable; each new value compiles anew). ``check_finite``
+    makes every call reject NaN/inf inputs with :class:`NonFiniteError`.
+    The number of compilations so far is ``f.compile_count``.
+    """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+
+    def wrap(f: Callable[..., Any]) -> JitFunction:
+        return JitFunction(f, static_argnums=static_argnums, check_finite=check_finite, pipeline=pipeline)
+
+    return wrap(fun) if fun is not None else wrap
+
+
+_ = DTypeError  # re-exported through errors

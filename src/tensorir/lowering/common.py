@@ -1,0 +1,150 @@
+"""Building blocks of the tir -> linalg lowering rules.
+
+Rules run with the insertion point and location of the tir op they replace.
+They build destination-style linalg on tensors: ``tensor.empty`` of the
+result shape (free dims read with ``tensor.dim``), then ``linalg.generic``
+or a named op; bufferization later turns those into buffers.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from ..dialects._bindings import ir
+from ..dialects.optable import element_dtype
+
+__all__ = [
+    "index_const",
+    "sizes_of",
+    "empty",
+    "generic",
+    "scalar_const",
+    "element_type",
+    "dtype_of",
+    "broadcast_map",
+    "result_sizes",
+    "fill",
+]
+
+PARALLEL = "#linalg.iterator_type<parallel>"
+REDUCTION = "#linalg.iterator_type<reduction>"
+
+
+def index_const(v: int) -> ir.Value:
+    from mlir.dialects import arith
+
+    return arith.constant(ir.IndexType.get(), v)
+
+
+def dtype_of(t: ir.Type) -> str:
+    return element_dtype(t.element_type if isinstance(t, ir.ShapedType) else t)
+
+
+def element_type(t: ir.Type) -> ir.Type:
+    return t.element_type if isinstance(t, ir.ShapedType) else t
+
+
+def sizes_of(value: ir.Value) -> list[int | ir.Value]:
+    """Mixed static/dynamic sizes of a ranked tensor value."""
+    from mlir.dialects import tensor
+
+    t = value.type
+    return [
+        tensor.dim(value, index_const(i)) if t.is_dynamic_dim(i) else int(t.shape[i])
+        for i in range(t.rank)
+    ]
+
+
+def result_sizes(result_type: ir.RankedTensorType, operands: Sequence[ir.Value]) -> list[int | ir.Value]:
+    """Sizes of a broadcast result: each free dim read from an operand having it."""
+    from mlir.dialects import tensor
+
+    rank = result_type.rank
+    sizes: list[int | ir.Value] = []
+    for axis in range(rank):
+        if not result_type.is_dynamic_dim(axis):
+            sizes.append(int(result_type.shape[axis]))
+            continue
+        for v in operands:
+            t = v.type
+            k = axis - (rank - t.rank)
+            if k >= 0 and t.is_dynamic_dim(k):
+                sizes.append(tensor.dim(v, index_const(k)))
+                break
+        else:
+            raise ValueError(f"no operand provides free dim {axis} of {result_type}")
+    return sizes
+
+
+def empty(sizes: Sequence[int | ir.Value], el: ir.Type) -> ir.Value:
+    from mlir.dialects import tensor
+
+    return tensor.EmptyOp(list(sizes), el).result
+
+
+def fill(value: ir.Value, init: ir.Value) -> ir.Value:
+    from mlir.dialects import linalg
+
+    return linalg.fill(value, outs=[init])
+
+
+def scalar_const(el: ir.Type, value: float | int | bool) -> ir.Value:
+    from mlir.dialects import arith
+
+    if isinstance(el, ir.FloatType):
+        return arith.constant(el, float(value))
+    if isinstance(el, ir.IntegerType) and el.width == 1:
+        return arith.constant(el, ir.IntegerAttr.get(el, 1 if value else 0))
+    return arith.constant(el, ir.IntegerAttr.get(el, int(value)))
+
+
+def broadcast_map(operand_type: ir.Type, rank: int) -> ir.AffineMap:
+    """Indexing map reading a NumPy-broadcast operand inside a rank-``rank`` loop nest."""
+    if not isinstance(operand_type, ir.ShapedType):
+        return ir.AffineMap.get(rank, 0, [])
+    offset = rank - operand_type.rank
+    exprs = []
+    for k in range(operand_type.rank):
+        if not operand_type.is_dynamic_dim(k) and operand_type.shape[k] == 1:
+            exprs.append(ir.AffineConstantExpr.get(0))
+        else:
+            exprs.append(ir.AffineDimExpr.get(k + offset))
+    return ir.AffineMap.get(rank, 0, exprs)
+
+
+def generic(
+    inputs: Sequence[ir.Value],
+    inits: Sequence[ir.Value],
+    maps: Sequence[ir.AffineMap],
+    iterators: Sequence[str],
+    body: Callable[..., Sequence[ir.Value]],
+) -> list[ir.Value]:
+    """A ``linalg.generic`` on tensors; ``body(*scalars)`` yields the new outs."""
+    from mlir.dialects import linalg
+
+    op = linalg.GenericOp(
+        [v.type for v in inits],
+        list(inputs),
+        list(inits),
+        ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+        ir.ArrayAttr.get([ir.Attribute.parse(PARALLEL if it == "parallel" else REDUCTION) for it in iterators]),
+    )
+    arg_types = [element_type(v.type) for v in list(inputs) + list(inits)]
+    block = op.regions[0].blocks.append(*arg_types)
+    with ir.InsertionPoint(block):
+        outs = body(*block.arguments)
+        linalg.YieldOp(list(outs))
+    return list(op.results)
+
+
+def elementwise(
+    operands: Sequence[ir.Value],
+    result_type: ir.RankedTensorType,
+    body: Callable[..., ir.Value],
+) -> ir.Value:
+    """Map ``body`` over broadcast operands into a fresh tensor of ``result_type``."""
+    rank = result_type.rank
+    init = empty(result_sizes(result_type, operands), result_type.element_type)
+    maps = [broadcast_map(v.type, rank) for v in operands] + [ir.AffineMap.get_identity(rank)]
+    (res,) = generic(operands, [init], maps, ["parallel"] * rank, lambda *a: [body(*a[:-1])])
+    return res

@@ -1,0 +1,123 @@
+"""The CPU pipeline: linalg on tensors -> buffers -> loops -> LLVM dialect -> LLVM IR.
+
+Calling convention of a compiled entry function (see ``tir-entry-abi``):
+results are written into caller-allocated buffers passed after the inputs
+(destination-passing style), so the function allocates nothing the caller
+must free, and the runtime can hand results to NumPy without a copy.
+"""
+
+from __future__ import annotations
+
+from ..dialects._bindings import (
+    MLIRError,
+    PassManager,
+    add_python_pass,
+    ir,
+    take_pass_error,
+    translate_to_llvm_ir,
+)
+from ..errors import CompileError
+from .to_linalg import tir_to_linalg
+
+__all__ = [
+    "entry_abi",
+    "BUFFERIZE",
+    "TO_LLVM",
+    "lower_tir_to_linalg",
+    "bufferize",
+    "lower_to_llvm_dialect",
+    "to_llvm_ir",
+    "run_pipeline",
+]
+
+
+def entry_abi(module_op: ir.Operation) -> None:
+    """``tir-entry-abi``: public functions write their results into out-params.
+
+    ``func @f(ins) -> (tensors)`` becomes ``func @f(ins, outs: memrefs)``: each
+    returned tensor is materialised in a restrict, writable out buffer, which
+    ``eliminate-empty-tensors`` then lets the producing op write in place.
+    Inputs are marked not writable, so the caller's arrays are never clobbered.
+    """
+    from mlir.dialects import bufferization, func
+
+    for view in list(module_op.regions[0].blocks[0].operations):
+        op = view.operation
+        if op.name != "func.func" or _is_private(op):
+            continue
+        ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+        if not ftype.results:
+            continue
+        block = op.regions[0].blocks[0]
+        out_types = [ir.MemRefType.get(list(t.shape), t.element_type) for t in ftype.results]
+        outs = [block.add_argument(t, op.location) for t in out_types]
+        ret = list(block.operations)[-1]
+        with ir.InsertionPoint(ret), ret.location:
+            for value, out in zip(list(ret.operands), outs):
+                bufferization.MaterializeInDestinationOp(None, value, out, restrict=True, writable=True)
+            func.ReturnOp([])
+        ret.erase()
+        new_type = ir.FunctionType.get(list(ftype.inputs) + out_types, [])
+        op.attributes["function_type"] = ir.TypeAttr.get(new_type)
+        not_writable = ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(False)})
+        op.attributes["arg_attrs"] = ir.ArrayAttr.get(
+            [not_writable] * len(ftype.inputs) + [ir.DictAttr.get({})] * len(out_types)
+        )
+
+
+def _is_private(op: ir.Operation) -> bool:
+    return "sym_visibility" in op.attributes and ir.StringAttr(op.attributes["sym_visibility"]).value == "private"
+
+
+BUFFERIZE = (
+    "func.func(canonicalize,cse,linalg-generalize-named-ops,linalg-fuse-elementwise-ops,canonicalize,cse),"
+    "eliminate-empty-tensors,"
+    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},"
+    "func.func(canonicalize,cse),"
+    "buffer-deallocation-pipeline"
+)
+
+TO_LLVM = (
+    "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+    "finalize-memref-to-llvm,"
+    "convert-math-to-llvm{approximate-log1p=false},convert-math-to-libm,convert-math-to-funcs,"
+    "convert-arith-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,convert-index-to-llvm,"
+    "convert-ub-to-llvm,reconcile-unrealized-casts"
+)
+
+
+def run_pipeline(module: ir.Module, steps: list, what: str) -> None:
+    """Run passes (textual pipelines or (callable, name) pairs) on ``module``."""
+    pm = PassManager()
+    for step in steps:
+        if isinstance(step, str):
+            pm.add(step)
+        else:
+            fn, name = step
+            add_python_pass(pm, fn, name=name, argument=name)
+    try:
+        pm.run(module.operation)
+    except MLIRError as exc:
+        cause = take_pass_error()
+        if cause is not None:
+            raise cause
+        raise CompileError(
+            f"{what} failed:\n{exc}\nreproduce with `tensorir-opt FILE --emit=llvm` on the "
+            "IR of the previous stage (f.lower(...).as_text(stage))"
+        ) from None
+
+
+def lower_tir_to_linalg(module: ir.Module) -> None:
+    run_pipeline(module, [(tir_to_linalg, "tir-to-linalg"), (entry_abi, "tir-entry-abi")], "tir-to-linalg")
+
+
+def bufferize(module: ir.Module) -> None:
+    run_pipeline(module, [BUFFERIZE], "bufferization")
+
+
+def lower_to_llvm_dialect(module: ir.Module) -> None:
+    run_pipeline(module, [TO_LLVM], "lowering to the LLVM dialect")
+
+
+def to_llvm_ir(module: ir.Module) -> str:
+    return translate_to_llvm_ir(module)

@@ -1,0 +1,48 @@
+"""The ``tir-to-linalg`` pass: every tir op becomes linalg/tensor/arith/math.
+
+Takes in: any tir op of the op table. Leaves: no tir op; destination-style
+linalg on tensors, ``tensor.empty`` for fresh results, ``arith.constant``
+for constants. Lowering rules are keyed by op name in per-family modules
+and gathered here explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..dialects._bindings import ir, walk
+from ..errors import CompileError
+from . import elementwise, reduce, shape
+
+__all__ = ["RULES", "tir_to_linalg"]
+
+Rule = Callable[[ir.Operation], list[ir.Value]]
+
+
+def _gather(*tables: dict[str, Rule]) -> dict[str, Rule]:
+    out: dict[str, Rule] = {}
+    for t in tables:
+        for k, v in t.items():
+            if k in out:
+                raise ValueError(f"two lowering rules for tir.{k}")
+            out[k] = v
+    return out
+
+
+RULES: dict[str, Rule] = _gather(elementwise.RULES, reduce.RULES, shape.RULES)
+
+
+def tir_to_linalg(module_op: ir.Operation) -> None:
+    """Replace every tir op under ``module_op`` by its lowering."""
+    for op in walk(module_op):
+        if not op.name.startswith("tir."):
+            continue
+        name = op.name[4:]
+        rule = RULES.get(name)
+        if rule is None:
+            raise CompileError(f"tir.{name} has no lowering to linalg")
+        with ir.InsertionPoint(op), op.location:
+            new = rule(op)
+        for old, value in zip(op.results, new):
+            old.replace_all_uses_with(value)
+        op.erase()

@@ -1,0 +1,46 @@
+"""tir passes: one explicit registry, and the ordered standard pipelines.
+
+Every pass is a Python function over the module operation, run as a real
+MLIR pass (``PassManager.add`` of a callable) under its registered argument,
+so it mixes with upstream passes in one pipeline and shows up in MLIR's IR
+printing and timing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..dialects._bindings import ir
+from .dce import tir_dce
+
+__all__ = ["Pass", "PASSES", "PIPELINES", "pipeline_steps"]
+
+
+@dataclass(frozen=True)
+class Pass:
+    argument: str
+    run: Callable[[ir.Operation], None]
+    description: str
+
+
+PASSES: dict[str, Pass] = {
+    p.argument: p
+    for p in [
+        Pass("tir-dce", tir_dce, "remove tir ops whose results are unused"),
+    ]
+}
+
+# Ordered tir-level pipelines, by the name users choose (Theano's optimizer modes).
+PIPELINES: dict[str, list[str]] = {
+    "fast_run": ["tir-dce"],
+    "fast_compile": ["tir-dce"],
+    "none": [],
+}
+
+
+def pipeline_steps(name: str) -> list[tuple[Callable[[ir.Operation], None], str]]:
+    """(callable, argument) pairs of a named pipeline, for ``run_pipeline``."""
+    if name not in PIPELINES:
+        raise ValueError(f"unknown pipeline {name!r}; choose one of {sorted(PIPELINES)}")
+    return [(PASSES[a].run, a) for a in PIPELINES[name]]

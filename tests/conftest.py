@@ -1,0 +1,71 @@
+"""Shared test helpers: compile with @jit, and compare against the reference
+interpreter of the traced tir and against NumPy."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tensorir as ti
+from tensorir.dialects import new_context
+from tensorir.dialects._bindings import ir
+from tensorir.dialects.interpreter import interpret
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("ci")
+
+
+def tolerance(dtype: np.dtype) -> dict[str, float]:
+    if np.dtype(dtype) == np.float32:
+        return {"rtol": 2e-5, "atol": 2e-6}
+    if np.dtype(dtype) == np.float64:
+        return {"rtol": 1e-12, "atol": 1e-13}
+    return {"rtol": 0, "atol": 0}
+
+
+def reference(f: ti.JitFunction, *args: Any) -> list[np.ndarray]:
+    """Outputs of the reference interpreter on the traced (unoptimised) tir."""
+    text = f.lower(*args).as_text("tir")
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(text)
+        flat = [np.asarray(a) for a in args]
+        return interpret(module, flat)
+
+
+def assert_matches(f: ti.JitFunction, *args: Any, expected: Any = None, rtol: float | None = None, atol: float | None = None) -> Any:
+    """f(*args) equals the interpreter's result (and ``expected`` if given)."""
+    got = f(*args)
+    got_list = list(got) if isinstance(got, (tuple, list)) else [got]
+    ref = reference(f, *args)
+    assert len(got_list) == len(ref)
+    for g, r in zip(got_list, ref):
+        assert isinstance(g, np.ndarray)
+        assert g.dtype == r.dtype, (g.dtype, r.dtype)
+        assert g.shape == r.shape, (g.shape, r.shape)
+        tol = tolerance(g.dtype)
+        if rtol is not None:
+            tol = {"rtol": rtol, "atol": atol if atol is not None else tol["atol"]}
+        np.testing.assert_allclose(g, r, equal_nan=True, **tol)
+    if expected is not None:
+        exp_list = list(expected) if isinstance(expected, (tuple, list)) else [expected]
+        for g, e in zip(got_list, exp_list):
+            e = np.asarray(e)
+            assert g.shape == e.shape, (g.shape, e.shape)
+            tol = tolerance(g.dtype)
+            if rtol is not None:
+                tol = {"rtol": rtol, "atol": atol if atol is not None else tol["atol"]}
+            np.testing.assert_allclose(g, e, equal_nan=True, **tol)
+    return got
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
