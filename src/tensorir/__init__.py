@@ -30,6 +30,10 @@ from .frontend.ops_elementwise import *  # noqa: F401,F403
 from .frontend.ops_elementwise import __all__ as _elementwise_all
 from .frontend.ops_reduce import *  # noqa: F401,F403
 from .frontend.ops_reduce import __all__ as _reduce_all
+from .frontend.ops_shape import *  # noqa: F401,F403
+from .frontend.ops_shape import __all__ as _shape_all
+from .frontend.ops_linalg import *  # noqa: F401,F403
+from .frontend.ops_linalg import __all__ as _linalg_all
 from .jit import JitFunction, jit
 
 __version__ = "0.1.0"
@@ -56,4 +60,6 @@ __all__ = [
     "CompileError",
     *_elementwise_all,
     *_reduce_all,
+    *_shape_all,
+    *_linalg_all,
 ]

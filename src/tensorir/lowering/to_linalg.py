@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..dialects._bindings import ir, walk
 from ..errors import CompileError
-from . import elementwise, reduce, shape
+from . import elementwise, linalg, nn, reduce, shape
 
 __all__ = ["RULES", "tir_to_linalg"]
 
@@ -29,7 +29,7 @@ def _gather(*tables: dict[str, Rule]) -> dict[str, Rule]:
     return out
 
 
-RULES: dict[str, Rule] = _gather(elementwise.RULES, reduce.RULES, shape.RULES)
+RULES: dict[str, Rule] = _gather(elementwise.RULES, reduce.RULES, linalg.RULES, nn.RULES, shape.RULES)
 
 
 def tir_to_linalg(module_op: ir.Operation) -> None:

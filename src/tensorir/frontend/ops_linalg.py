@@ -1,0 +1,5 @@
+"""NumPy-named linear algebra: matmul, dot."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

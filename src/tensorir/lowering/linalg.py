@@ -1,0 +1,11 @@
+"""Lowering of matmul."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..dialects._bindings import ir
+
+__all__ = ["RULES"]
+
+RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {}
