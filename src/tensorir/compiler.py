@@ -43,10 +43,13 @@ class Lowered:
     texts: dict[str, str]
     timings: dict[str, float] = field(default_factory=dict)
 
-    def as_text(self, stage: str = "tir") -> str:
-        """IR at ``stage``: one of ``STAGES``."""
-        if stage not in self.texts:
+    def as_text(self, stage: str = "tir", debug_info: bool = False) -> str:
+        """IR at ``stage``: one of ``STAGES``. ``debug_info`` adds the user's
+        source locations to the traced tir (``loc("file.py":12:0)``)."""
+        if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        if debug_info and stage == "tir":
+            return self.texts["tir+loc"]
         return self.texts[stage]
 
 
@@ -67,6 +70,7 @@ def _run_stages(traced: Traced, pipeline: str, keep: bool) -> tuple[str, str, di
         emit_function(module, entry, traced.inputs, traced.outputs)
         if keep:
             texts["tir"] = _print(module)
+            texts["tir+loc"] = module.operation.get_asm(enable_debug_info=True)
         timings["emit"] = time.perf_counter() - t
 
         def stage(name: str, fn: Callable[[ir.Module], None]) -> None:

@@ -1,0 +1,28 @@
+"""Every op of the table has every fact the stages need (CONVENTIONS.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tensorir.dialects import OPS
+from tensorir.lowering.to_linalg import RULES
+from tensorir.passes import PASSES, PIPELINES
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_has_type_rule_reference_and_lowering(name: str) -> None:
+    op = OPS[name]
+    assert callable(op.infer), f"tir.{name} has no type rule"
+    assert callable(op.reference), f"tir.{name} has no reference implementation"
+    assert name in RULES, f"tir.{name} has no lowering to linalg"
+    assert op.doc, f"tir.{name} has no one-line description"
+
+
+def test_no_lowering_for_unknown_ops() -> None:
+    assert set(RULES) <= set(OPS)
+
+
+def test_pipelines_name_registered_passes() -> None:
+    for name, steps in PIPELINES.items():
+        for step in steps:
+            assert step in PASSES, f"pipeline {name} names unknown pass {step}"
