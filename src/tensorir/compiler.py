@@ -104,27 +104,19 @@ def lower(traced: Traced, pipeline: str = "fast_run") -> Lowered:
 class Executable:
     """Machine code for one signature, plus the Python glue of a call.
 
-    ``prepare(arrays)`` (generated Python) checks the shape equalities the
-    trace recorded and returns the output shapes; outputs are allocated with
-    NumPy and filled in place by the kernel.
+    ``run(arrays)`` is generated Python: it checks the shape equalities the
+    trace recorded, allocates the outputs with NumPy (their shapes computed
+    from the inputs' shapes) and calls the kernel, which fills them in place.
+    Arrays must be C-contiguous and of the traced dtypes and ranks.
     """
 
     def __init__(self, traced: Traced, kernel: CompiledKernel, timings: dict[str, float], check_finite: bool):
         self.kernel = kernel
         self.timings = timings
-        self.out_dtypes = [np.dtype(v.type.dtype) for v in traced.outputs]
         self.out_tree = traced.out_tree
         self.arg_names = [s.name for s in traced.specs]
         self.check_finite = check_finite
-        self._prepare = _make_prepare(traced)
-
-    def run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        shapes = self._prepare(arrays)
-        if self.check_finite:
-            _check_finite(arrays, self.arg_names)
-        outs = [np.empty(s, dt) for s, dt in zip(shapes, self.out_dtypes)]
-        self.kernel(arrays + outs)
-        return outs
+        self.run = _make_runner(traced, kernel.call, check_finite)
 
 
 def compile_traced(traced: Traced, pipeline: str = "fast_run", check_finite: bool = False) -> Executable:
@@ -146,8 +138,8 @@ def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
             )
 
 
-def _make_prepare(traced: Traced) -> Callable[[list[np.ndarray]], list[tuple[int, ...]]]:
-    """Generate the per-call shape check and output-shape computation."""
+def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
+    """Generate the per-call glue: shape checks, output allocation, the call."""
     names = [s.name for s in traced.specs]
 
     def leaf(sym: Sym) -> str:
@@ -164,19 +156,26 @@ def _make_prepare(traced: Traced) -> Callable[[list[np.ndarray]], list[tuple[int
             text = text.replace(f"{i}.shape[", f"{n}.shape[")
         return text
 
-    lines = ["def prepare(args):"]
-    for i in range(len(traced.inputs)):
-        lines.append(f"    s{i} = args[{i}].shape")
+    n_in = len(traced.inputs)
+    lines = ["def run(args):"]
+    lines.append(f"    {''.join(f'a{i}, ' for i in range(n_in))}= args")
+    for i, v in enumerate(traced.inputs):
+        if v.type.rank:
+            lines.append(f"    s{i} = a{i}.shape")
     messages: list[tuple[str, Any]] = []
     for k, (a, b, why, loc) in enumerate(traced.checks()):
         pa = a.python(leaf) if isinstance(a, Sym) else repr(a)
         pb = b.python(leaf) if isinstance(b, Sym) else repr(b)
         lines.append(f"    if {pa} != {pb}: fail({k}, {pa}, {pb})")
         messages.append((f"{why}: {describe(a)} = {{}} but {describe(b)} = {{}}", loc))
+    if check_finite:
+        lines.append("    check_finite(args)")
     outs = []
-    for v in traced.outputs:
+    for j, v in enumerate(traced.outputs):
         dims = [d.python(leaf) if isinstance(d, Sym) else repr(d) for d in v.type.shape]
-        outs.append("(" + "".join(d + ", " for d in dims) + ")")
+        lines.append(f"    o{j} = empty(({''.join(d + ', ' for d in dims)}), dt{j})")
+        outs.append(f"o{j}")
+    lines.append(f"    kernel({''.join(f'a{i}, ' for i in range(n_in))}{''.join(o + ', ' for o in outs)})")
     lines.append(f"    return [{', '.join(outs)}]")
 
     def fail(k: int, va: int, vb: int) -> None:
@@ -186,6 +185,12 @@ def _make_prepare(traced: Traced) -> Callable[[list[np.ndarray]], list[tuple[int
             text += f"\n{loc}"
         raise ShapeError(text)
 
-    namespace: dict[str, Any] = {"fail": fail}
+    namespace: dict[str, Any] = {
+        "fail": fail,
+        "empty": np.empty,
+        "kernel": kernel,
+        "check_finite": lambda arrays: _check_finite(arrays, names),
+        **{f"dt{j}": np.dtype(v.type.dtype) for j, v in enumerate(traced.outputs)},
+    }
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own Sym trees
-    return namespace["prepare"]
+    return namespace["run"]

@@ -48,6 +48,8 @@ class JitFunction:
         self.check_finite = check_finite
         self.pipeline = pipeline
         self._cache: dict[Any, Executable] = {}
+        # Plain calls with only NumPy arrays: (type, dtype, dims that are 1) per argument.
+        self._fast: dict[Any, Executable] = {}
         self.compile_count = 0
         try:
             self._params = list(inspect.signature(fun).parameters)
@@ -110,16 +112,36 @@ class JitFunction:
     def _executable(self, key: Any, specs: list[ArgSpec], in_tree: Any, static: dict[int, Any]) -> Executable:
         exe = self._cache.get(key)
         if exe is None:
+            self._check_arity(len(in_tree[1]) + len(static))
             traced = trace(self.fun, self.__name__, in_tree, specs, static)
             exe = compile_traced(traced, self.pipeline, self.check_finite)
             self._cache[key] = exe
             self.compile_count += 1
         return exe
 
+    def _check_arity(self, n: int) -> None:
+        try:
+            inspect.signature(self.fun).bind(*range(n))
+        except TypeError as exc:
+            raise ArgumentError(f"{self.__name__}() called with {n} argument(s): {exc}") from None
+        except ValueError:
+            pass  # no signature to check (a builtin)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            try:
+                fast_key = tuple([(type(a), a.dtype, tuple([d == 1 for d in a.shape])) for a in args])
+            except AttributeError:
+                fast_key = None
+            exe = self._fast.get(fast_key) if fast_key is not None else None
+            if exe is not None:
+                outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in args])
+                return outs[0] if exe.out_tree == _LEAF else unflatten(exe.out_tree, outs)
         dynamic, static = self._split(args, kwargs)
         key, arrays, specs, in_tree = self._specs(dynamic, static)
         exe = self._executable(key, specs, in_tree, static)
+        if not kwargs and not static and all(type(a) is np.ndarray for a in args):
+            self._fast[tuple((type(a), a.dtype, tuple(d == 1 for d in a.shape)) for a in args)] = exe
         arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
         outs = exe.run(arrays)
         return unflatten(exe.out_tree, outs)
@@ -132,6 +154,10 @@ class JitFunction:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._fast.clear()
+
+
+_LEAF = ("leaf",)
 
 
 def _as_array(x: Any, name: str) -> tuple[np.ndarray, bool]:
