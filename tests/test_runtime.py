@@ -74,3 +74,11 @@ def test_scalars_and_zero_d_arrays() -> None:
     assert f(np.ones(2, np.float32), 3.0).dtype == np.float32  # a Python float is weak
     assert f(np.ones(2, np.float32), np.float64(3.0)).dtype == np.float64
     assert f(np.array(2.0), np.array(4.0)).shape == ()
+
+
+def test_non_native_byte_order() -> None:
+    f = ti.jit(lambda x: x + 1)
+    x = np.arange(4, dtype=">f4")
+    for _ in range(2):  # the second call takes the cached fast path
+        np.testing.assert_array_equal(f(x), np.arange(4) + 1)
+        assert f(x).dtype == np.float32

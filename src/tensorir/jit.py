@@ -140,7 +140,7 @@ class JitFunction:
         dynamic, static = self._split(args, kwargs)
         key, arrays, specs, in_tree = self._specs(dynamic, static)
         exe = self._executable(key, specs, in_tree, static)
-        if not kwargs and not static and all(type(a) is np.ndarray for a in args):
+        if not kwargs and not static and all(type(a) is np.ndarray and a.dtype.isnative for a in args):
             self._fast[tuple((type(a), a.dtype, tuple(d == 1 for d in a.shape)) for a in args)] = exe
         arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
         outs = exe.run(arrays)
@@ -164,6 +164,8 @@ def _as_array(x: Any, name: str) -> tuple[np.ndarray, bool]:
     if isinstance(x, np.ndarray):
         if x.dtype.name not in ("bool", "int32", "int64", "float32", "float64"):
             canonical_dtype(x.dtype, f"argument {name!r}")
+        if not x.dtype.isnative:
+            x = x.astype(x.dtype.newbyteorder("="))  # compiled code reads native byte order
         return x, False
     if isinstance(x, (bool, np.bool_)):
         return np.asarray(x, dtype=bool), isinstance(x, bool)
