@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from .optable import OpDef
-from .types import FLOAT_DTYPES, INT_DTYPES, TensorType
+from .types import FLOAT_DTYPES, INT_DTYPES, TensorType, dim_min, require_equal
 
 __all__ = ["OPS", "REDUCTIONS", "reduced_shape"]
 
@@ -47,6 +47,13 @@ def _rule(allowed: tuple[str, ...], result: str | None = None, nonempty: bool = 
                         f"cannot take the maximum, minimum or arg of an empty axis {a} "
                         f"(shape {t.shape}): the reduction has no identity"
                     )
+                # a free dim is checked when the function is called: min(n, 1) == 1 iff n > 0
+                require_equal(
+                    dim_min(t.shape[a], 1),
+                    1,
+                    f"the maximum, minimum or arg over axis {a} needs a non-empty axis "
+                    "(the reduction has no identity)",
+                )
         return TensorType(result or t.dtype, reduced_shape(t.shape, attrs["axes"], attrs["keepdims"]))
 
     return rule

@@ -1,11 +1,139 @@
-"""Lowering of the softmax family."""
+"""Lowering of the softmax family: max shift, then one fused exp-sum pass.
+
+For ``x`` reduced over ``axes``:
+
+    m     = max(x)                          reduction  (-inf, maximumf)
+    shift = m == -inf ? 0 : m               (logsumexp: m finite ? m : 0)
+    s     = sum(exp(x - shift))             one reduction reading x and shift
+    softmax     = exp(x - shift) / s        elementwise
+    log_softmax = (x - shift) - log(s)      elementwise; log(s) once per slice
+    logsumexp   = log(s) + shift            on the reduced tensor
+
+Intermediates keep the reduced axes as size 1 (``keepdims``) so the final
+elementwise step reads them with a constant-0 index; ``logsumexp`` without
+``keepdims`` reduces straight into its result shape. ``exp``/``log`` come from
+``mathfns``. The NaN/inf conventions are those of ``dialects/nn.py``.
+"""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from ..dialects._bindings import ir
+from . import mathfns
+from .common import elementwise, generic, scalar_const, empty, sizes_of
+from .reduce import reduce_generic, row_map
 
 __all__ = ["RULES"]
 
-RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {}
+
+def _a():
+    from mlir.dialects import arith
+
+    return arith
+
+
+def _attrs(op: ir.Operation) -> dict:
+    from ..dialects import op_attrs, opdef_of
+
+    return op_attrs(op, opdef_of(op))
+
+
+def _reduced_type(x: ir.Value, axes: tuple[int, ...], keepdims: bool) -> ir.RankedTensorType:
+    t = x.type
+    dyn = ir.ShapedType.get_dynamic_size()
+    shape = [
+        1 if i in axes else (dyn if t.is_dynamic_dim(i) else int(t.shape[i]))
+        for i in range(t.rank)
+        if keepdims or i not in axes
+    ]
+    return ir.RankedTensorType.get(shape, t.element_type)
+
+
+def _safe_shift(m: ir.Value, finite_only: bool) -> ir.Value:
+    """Scalar shift: ``m``, or 0 where ``m`` is -inf (any non-finite with ``finite_only``)."""
+    arith = _a()
+    zero = scalar_const(m.type, 0.0)
+    inf = scalar_const(m.type, float("inf"))
+    if finite_only:
+        from mlir.dialects import math
+
+        # |m| < inf is false for +-inf and NaN
+        ok = arith.cmpf(arith.CmpFPredicate.OLT, math.absf(m), inf)
+    else:
+        ok = arith.cmpf(arith.CmpFPredicate.UNE, m, arith.negf(inf))
+    return arith.select(ok, m, zero)
+
+
+def _shift_and_sum(
+    x: ir.Value, axes: tuple[int, ...], keepdims: bool, finite_only: bool
+) -> tuple[ir.Value, ir.Value]:
+    """(shift, sum(exp(x - shift))) over ``axes``, both of the reduced type."""
+    arith = _a()
+    rt = _reduced_type(x, axes, keepdims)
+    el = rt.element_type
+    m = reduce_generic(x, axes, keepdims, rt, scalar_const(el, float("-inf")), arith.maximumf)
+    shift = elementwise([m], rt, lambda v: _safe_shift(v, finite_only))
+    s = reduce_generic(
+        x,
+        axes,
+        keepdims,
+        rt,
+        scalar_const(el, 0.0),
+        lambda acc, a, sh: arith.addf(acc, mathfns.exp(arith.subf(a, sh))),
+        rows=[shift],
+    )
+    return shift, s
+
+
+def _per_element(
+    x: ir.Value, axes: tuple[int, ...], rows: list[ir.Value], body: Callable[..., ir.Value]
+) -> ir.Value:
+    """Map ``body(x_elem, *row_elems)`` over ``x``, reading ``rows`` (kept-dims reduced) per slice."""
+    t = x.type
+    rank = t.rank
+    rmap = row_map(rank, axes, True)
+    ident = ir.AffineMap.get_identity(rank)
+    init = empty(sizes_of(x), t.element_type)
+    (res,) = generic(
+        [x, *rows],
+        [init],
+        [ident] + [rmap] * len(rows) + [ident],
+        ["parallel"] * rank,
+        lambda a, *rest: [body(a, *rest[:-1])],
+    )
+    return res
+
+
+def _softmax(op: ir.Operation) -> list[ir.Value]:
+    arith = _a()
+    (x,) = op.operands
+    axes = tuple(_attrs(op)["axes"])
+    shift, s = _shift_and_sum(x, axes, True, False)
+    return [_per_element(x, axes, [shift, s], lambda a, sh, tot: arith.divf(mathfns.exp(arith.subf(a, sh)), tot))]
+
+
+def _log_softmax(op: ir.Operation) -> list[ir.Value]:
+    arith = _a()
+    (x,) = op.operands
+    axes = tuple(_attrs(op)["axes"])
+    shift, s = _shift_and_sum(x, axes, True, False)
+    log_s = elementwise([s], s.type, mathfns.log)
+    # (x - shift) - log(s), not x - (shift + log(s)): exact when x is near the max
+    return [_per_element(x, axes, [shift, log_s], lambda a, sh, ls: arith.subf(arith.subf(a, sh), ls))]
+
+
+def _logsumexp(op: ir.Operation) -> list[ir.Value]:
+    arith = _a()
+    (x,) = op.operands
+    attrs = _attrs(op)
+    axes = tuple(attrs["axes"])
+    shift, s = _shift_and_sum(x, axes, attrs["keepdims"], True)
+    return [elementwise([s, shift], op.results[0].type, lambda tot, sh: arith.addf(mathfns.log(tot), sh))]
+
+
+RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "logsumexp": _logsumexp,
+}
