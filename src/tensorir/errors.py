@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "TensorIRError",
     "ShapeError",
+    "IndexOutOfBoundsError",
     "DTypeError",
     "ArgumentError",
     "TracerError",
@@ -29,6 +30,10 @@ class TensorIRError(Exception):
 
 class ShapeError(TensorIRError, ValueError):
     """Shapes or ranks that do not agree."""
+
+
+class IndexOutOfBoundsError(ShapeError, IndexError):
+    """An integer index outside the axis it indexes (``except IndexError`` catches it)."""
 
 
 class DTypeError(TensorIRError, TypeError):

@@ -23,8 +23,10 @@ _DIM_AXIS: dict[Sym, int] = {}
 
 
 def _shape(self: Variable) -> tuple:
+    # the latest array showing a dim is its source: equal Syms recur in every
+    # trace, and an array of an earlier trace is not part of the current graph
     for axis, d in enumerate(self.type.shape):
-        if isinstance(d, Sym) and d not in _DIM_SOURCES:
+        if isinstance(d, Sym):
             _DIM_SOURCES[d] = self
             _DIM_AXIS[d] = axis
     return self.type.shape

