@@ -72,7 +72,7 @@ def _arg_ref(fn):
         rest = [i for i in range(x.ndim) if i not in axes]
         moved = np.transpose(x, rest + list(axes))
         kept = moved.shape[: len(rest)]
-        flat = moved.reshape(kept + (-1,))
+        flat = moved.reshape(kept + (int(np.prod([x.shape[a] for a in axes])),))  # -1 fails on size 0
         out = fn(flat, axis=-1).astype(np.int64)
         if keepdims:
             out = out.reshape(tuple(1 if i in axes else x.shape[i] for i in range(x.ndim)))

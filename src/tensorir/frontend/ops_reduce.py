@@ -9,6 +9,7 @@ empty axis are False/True, as in NumPy.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .core import as_variable, cast, normalize_axes
@@ -78,7 +79,7 @@ def _count_true(x: Variable, axis: Any, keepdims: bool) -> Variable:
 def _surely_nonempty(x: Variable, axis: Any) -> bool:
     """Every axis reduced over is statically non-empty (so max/min need no identity)."""
     axes = normalize_axes(axis, x.ndim)
-    return all(isinstance(x.shape[a], int) and x.shape[a] > 0 for a in axes)
+    return builtins.all(isinstance(x.shape[a], int) and x.shape[a] > 0 for a in axes)
 
 
 def any(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:  # noqa: A001

@@ -17,6 +17,7 @@ from ..dialects._bindings import (
     translate_to_llvm_ir,
 )
 from ..errors import CompileError
+from .bool_storage import bool_storage
 from .to_linalg import tir_to_linalg
 
 __all__ = [
@@ -112,7 +113,7 @@ def lower_tir_to_linalg(module: ir.Module) -> None:
 
 
 def bufferize(module: ir.Module) -> None:
-    run_pipeline(module, [BUFFERIZE], "bufferization")
+    run_pipeline(module, [BUFFERIZE, (bool_storage, "tir-bool-storage")], "bufferization")
 
 
 def lower_to_llvm_dialect(module: ir.Module) -> None:
