@@ -18,6 +18,7 @@ from ..dialects._bindings import (
 )
 from ..errors import CompileError
 from .bool_storage import bool_storage
+from .linalg import linalg_to_blas
 from .to_linalg import tir_to_linalg
 
 __all__ = [
@@ -117,7 +118,7 @@ def bufferize(module: ir.Module) -> None:
 
 
 def lower_to_llvm_dialect(module: ir.Module) -> None:
-    run_pipeline(module, [TO_LLVM], "lowering to the LLVM dialect")
+    run_pipeline(module, [(linalg_to_blas, "tir-linalg-to-blas"), TO_LLVM], "lowering to the LLVM dialect")
 
 
 def to_llvm_ir(module: ir.Module) -> str:

@@ -1,11 +1,444 @@
-"""Lowering of matmul."""
+"""Lowering of matmul: one ``linalg.generic`` contraction for every form.
+
+``tir.matmul(a, b)`` becomes, on tensors,
+
+* ``tensor.expand_shape`` of a 1-D ``a`` to ``(1, K)`` and of a 1-D ``b`` to
+  ``(K, 1)``, so both operands are matrices (or stacks of them);
+* ``C = fill(0)`` of the result shape, then ``linalg.generic`` over the loops
+  ``(batch..., m, n, k)`` with ``C[batch, m, n] += A[batch', m, k] * B[batch'', k, n]``,
+  where a batch axis an operand lacks or has statically of size 1 is not
+  indexed (NumPy broadcasting), and ``C``'s map leaves out the unit loop
+  ``m`` (``n``) of a 1-D ``a`` (``b``): the result has NumPy's shape without
+  a reshape, so the result buffer can be the caller's output buffer.
+
+Float contractions carry ``library_call = "scipy_cblas_sgemm"`` (``dgemm``
+for float64): after bufferization ``tir-linalg-to-blas``
+(:func:`linalg_to_blas`) replaces them by calls to OpenBLAS. Fusion
+barriers (:func:`_fusion_barrier`) keep elementwise fusion from merging a
+producer into the contraction. Integer contractions stay a loop nest (BLAS
+has no integer gemm).
+"""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from ..dialects._bindings import ir
+from ..dialects._bindings import ir, walk
+from .common import dtype_of, empty, fill, generic, index_const, scalar_const
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "BLAS_GEMM", "linalg_to_blas", "matmul_generic"]
 
-RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {}
+# dtype -> the OpenBLAS function computing its contraction
+BLAS_GEMM: dict[str, str] = {"float32": "scipy_cblas_sgemm", "float64": "scipy_cblas_dgemm"}
+BLAS_GEMM_BATCH: dict[str, str] = {
+    "float32": "scipy_cblas_sgemm_batch_strided",
+    "float64": "scipy_cblas_dgemm_batch_strided",
+}
+CBLAS_ROW_MAJOR = 101
+CBLAS_NO_TRANS = 111
+
+
+def _expand_to_matrix(x: ir.Value, as_row: bool) -> ir.Value:
+    """A 1-D tensor ``(K,)`` as ``(1, K)`` (``as_row``) or ``(K, 1)``."""
+    from mlir.dialects import tensor
+
+    t = x.type
+    dyn = ir.ShapedType.get_dynamic_size()
+    k = dyn if t.is_dynamic_dim(0) else int(t.shape[0])
+    shape = [1, k] if as_row else [k, 1]
+    out_t = ir.RankedTensorType.get(shape, t.element_type)
+    sizes = [1, _size(x, 0)] if as_row else [_size(x, 0), 1]
+    dynamic = [s for s in sizes if not isinstance(s, int)]
+    return tensor.expand_shape(out_t, x, [[0, 1]], dynamic, _static_or_dyn(sizes))
+
+
+def _static_or_dyn(sizes: list[int | ir.Value]) -> list[int]:
+    """``static_output_shape`` of ``expand_shape``; dynamic sizes go as operands."""
+    dyn = ir.ShapedType.get_dynamic_size()
+    return [s if isinstance(s, int) else dyn for s in sizes]
+
+
+def _size(x: ir.Value, axis: int) -> int | ir.Value:
+    from mlir.dialects import tensor
+
+    t = x.type
+    return tensor.dim(x, index_const(axis)) if t.is_dynamic_dim(axis) else int(t.shape[axis])
+
+
+def _operand_map(t: ir.RankedTensorType, nb: int, inner: tuple[int, int]) -> ir.AffineMap:
+    """Map from loops ``(batch[nb], m, n, k)`` to an operand of type ``t``.
+
+    The operand's batch axes align on the right with the loop batch axes; a
+    static unit batch axis reads index 0; ``inner`` are the loop positions of
+    its two matrix axes.
+    """
+    rank = t.rank
+    offset = nb - (rank - 2)
+    exprs = []
+    for j in range(rank - 2):
+        if not t.is_dynamic_dim(j) and t.shape[j] == 1:
+            exprs.append(ir.AffineConstantExpr.get(0))
+        else:
+            exprs.append(ir.AffineDimExpr.get(j + offset))
+    exprs += [ir.AffineDimExpr.get(inner[0]), ir.AffineDimExpr.get(inner[1])]
+    return ir.AffineMap.get(nb + 3, 0, exprs)
+
+
+def matmul_generic(
+    a: ir.Value, b: ir.Value, out_el: ir.Type, library_call: str | None, drop_m: bool = False, drop_n: bool = False
+) -> ir.Value:
+    """``a @ b`` for operands of rank >= 2, as a zero-filled contraction.
+
+    ``drop_m`` (``drop_n``) leaves the unit row (column) axis out of the
+    result, as NumPy does for a 1-D first (second) operand.
+    """
+    from mlir.dialects import arith
+
+    ta, tb = a.type, b.type
+    nb = max(ta.rank, tb.rank) - 2
+    sizes: list[int | ir.Value] = []
+    for axis in range(nb):
+        size: int | ir.Value = 1
+        for v in (a, b):
+            j = axis - (nb - (v.type.rank - 2))
+            if j < 0:
+                continue
+            s = _size(v, j)
+            if s != 1:
+                size = s
+                if not isinstance(s, int):
+                    break
+        sizes.append(size)
+    m, n, k = nb, nb + 1, nb + 2
+    out_loops = list(range(nb))
+    if not drop_m:
+        sizes.append(_size(a, ta.rank - 2))
+        out_loops.append(m)
+    if not drop_n:
+        sizes.append(_size(b, tb.rank - 1))
+        out_loops.append(n)
+    init = fill(scalar_const(out_el, 0), empty(sizes, out_el))
+    maps = [
+        _operand_map(ta, nb, (m, k)),
+        _operand_map(tb, nb, (k, n)),
+        ir.AffineMap.get(nb + 3, 0, [ir.AffineDimExpr.get(i) for i in out_loops]),
+    ]
+    iters = ["parallel"] * (nb + 2) + ["reduction"]
+    is_float = isinstance(out_el, ir.FloatType)
+
+    def body(x: ir.Value, y: ir.Value, acc: ir.Value) -> list[ir.Value]:
+        if is_float:
+            return [arith.addf(acc, arith.mulf(x, y))]
+        return [arith.addi(acc, arith.muli(x, y))]
+
+    (res,) = generic([a, b], [init], maps, iters, body)
+    if library_call is not None:
+        _defining_op(res).attributes["library_call"] = ir.StringAttr.get(library_call)
+    return res
+
+
+def _defining_op(v: ir.Value) -> ir.Operation | None:
+    """The operation producing ``v`` (None for a block argument)."""
+    owner = v.owner
+    if isinstance(owner, ir.Block):
+        return None
+    return owner.operation
+
+
+def _fusion_barrier(v: ir.Value) -> ir.Value:
+    """``v`` materialised in a fresh tensor: elementwise fusion and reshape
+    propagation stop here, so they neither merge a producer into a BLAS
+    contraction (recomputing it K times) nor rebuild the contraction without
+    its marker. ``eliminate-empty-tensors`` then makes the producer write
+    into the destination directly, so no copy remains after bufferization.
+    """
+    from mlir.dialects import bufferization
+
+    dest = empty([_size(v, i) for i in range(v.type.rank)], v.type.element_type)
+    return bufferization.MaterializeInDestinationOp(v.type, v, dest).result
+
+
+def _fusable_producer(v: ir.Value) -> bool:
+    """Whether elementwise fusion could merge the producer of ``v`` into a consumer."""
+    op = _defining_op(v)
+    if op is None:
+        return False
+    if op.name in ("tensor.expand_shape", "tensor.collapse_shape"):
+        return _fusable_producer(op.operands[0])
+    return op.name.startswith("linalg.")
+
+
+# tir op families whose lowering never reshapes a contraction's result (so
+# never rebuilds the contraction without its marker)
+_SAFE_CONSUMER_FAMILIES = ("elementwise", "reduce", "linalg")
+
+
+def _needs_result_barrier(op: ir.Operation) -> bool:
+    from ..dialects import OPS
+
+    for use in op.results[0].uses:
+        user = use.owner.operation
+        if user.name == "func.return":
+            continue
+        opdef = OPS.get(user.name[4:]) if user.name.startswith("tir.") else None
+        if opdef is None or opdef.family not in _SAFE_CONSUMER_FAMILIES:
+            return True
+    return False
+
+
+def _matmul(op: ir.Operation) -> list[ir.Value]:
+    """Float operands made by linalg ops pass a fusion barrier first (and the
+    result too when a consumer may reshape it): see :func:`_fusion_barrier`."""
+    a, b = op.operands
+    rt = op.results[0].type
+    blas = BLAS_GEMM.get(dtype_of(rt))
+    if blas is not None:
+        a, b = (_fusion_barrier(v) if _fusable_producer(v) else v for v in (a, b))
+    a_vec, b_vec = a.type.rank == 1, b.type.rank == 1
+    if a_vec:
+        a = _expand_to_matrix(a, as_row=True)
+    if b_vec:
+        b = _expand_to_matrix(b, as_row=False)
+    res = matmul_generic(a, b, rt.element_type, blas, drop_m=a_vec, drop_n=b_vec)
+    if blas is not None and _needs_result_barrier(op):
+        res = _fusion_barrier(res)
+    return [res]
+
+
+def _outer(op: ir.Operation) -> list[ir.Value]:
+    """``out[i, j] = a[i] * b[j]``: a parallel generic (fuses with its neighbours)."""
+    from mlir.dialects import arith
+
+    a, b = op.operands
+    el = op.results[0].type.element_type
+    init = empty([_size(a, 0), _size(b, 0)], el)
+    maps = [ir.AffineMap.get(2, 0, [ir.AffineDimExpr.get(d)]) for d in (0, 1)]
+    maps.append(ir.AffineMap.get_identity(2))
+    mul = arith.mulf if isinstance(el, ir.FloatType) else arith.muli
+    (res,) = generic([a, b], [init], maps, ["parallel", "parallel"], lambda x, y, _: [mul(x, y)])
+    return [res]
+
+
+RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {
+    "matmul": _matmul,
+    "outer": _outer,
+}
+
+
+# ---------------------------------------------------------------------------
+# tir-linalg-to-blas: marked float contractions on buffers -> OpenBLAS calls
+
+
+def linalg_to_blas(module_op: ir.Operation) -> None:
+    """``tir-linalg-to-blas``: replace marked contractions on memrefs by gemm calls.
+
+    Takes in: bufferized IR where a ``linalg.generic`` whose ``library_call``
+    is a key of ``BLAS_GEMM``'s values computes ``C[b, m, n] = sum_k A[b', m, k]
+    * B[b'', k, n]`` into a buffer (as built by :func:`matmul_generic`).
+    Leaves: for each, the zero fill of ``C`` removed (gemm writes ``C`` with
+    ``beta = 0``, also when ``K = 0``), and ``func.call`` of
+    ``scipy_cblas_?gemm`` (no batch axis) or ``scipy_cblas_?gemm_batch_strided``
+    over the innermost batch axis inside ``scf.for`` loops over the outer ones
+    (a broadcast operand gets stride 0), on the raw aligned pointers. Operands
+    with a non-identity layout are first copied to a contiguous buffer.
+    BLAS takes 32-bit sizes: each of M, N, K and each matrix must hold fewer
+    than 2**31 elements.
+    """
+    wanted = set(BLAS_GEMM.values())
+    declared: set[str] = set()
+    for op in walk(module_op, ["linalg.generic"]):
+        if "library_call" not in op.attributes:
+            continue
+        name = ir.StringAttr(op.attributes["library_call"]).value
+        if name not in wanted or not all(isinstance(v.type, ir.MemRefType) for v in op.operands):
+            continue
+        with ir.InsertionPoint(op), op.location:
+            callee = _emit_gemm(op)
+        if callee not in declared:
+            _declare(module_op, callee, op.operands[2].type.element_type)
+            declared.add(callee)
+        op.erase()
+
+
+def _declare(module_op: ir.Operation, name: str, el: ir.Type) -> None:
+    """``func.func private @name(...)`` with the CBLAS gemm(-batch-strided) signature."""
+    from mlir.dialects import func
+
+    body = module_op.regions[0].blocks[0]
+    for view in body.operations:
+        if view.operation.name == "func.func" and ir.StringAttr(view.operation.attributes["sym_name"]).value == name:
+            return
+    i32 = ir.IntegerType.get_signless(32)
+    ptr = ir.Type.parse("!llvm.ptr")
+    if name.endswith("_batch_strided"):
+        args = [i32] * 6 + [el, ptr, i32, i32, ptr, i32, i32, el, ptr, i32, i32, i32]
+    else:
+        args = [i32] * 6 + [el, ptr, i32, ptr, i32, el, ptr, i32]
+    with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
+        fn = func.FuncOp(name, ir.FunctionType.get(args, []))
+        fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+
+
+def _contiguous(buf: ir.Value) -> tuple[ir.Value, bool]:
+    """``buf`` itself if its layout is the identity, else a row-major copy."""
+    from mlir.dialects import memref
+
+    t = ir.MemRefType(buf.type)
+    layout = t.layout
+    if isinstance(layout, ir.AffineMapAttr) and layout.value == ir.AffineMap.get_identity(t.rank):
+        return buf, False
+    dyn = [
+        memref.dim(buf, index_const(i)) for i in range(t.rank) if t.is_dynamic_dim(i)
+    ]
+    copy_t = ir.MemRefType.get(list(t.shape), t.element_type)
+    copy = memref.alloc(copy_t, dyn, [])
+    memref.copy(buf, copy)
+    return copy, True
+
+
+def _emit_gemm(op: ir.Operation) -> str:
+    """Emit the BLAS calls for one marked contraction; returns the callee's name."""
+    from mlir.dialects import arith, func, memref, scf
+
+    a_raw, b_raw, c = op.operands
+    _erase_zero_fill_of(c, op)
+    a, a_copied = _contiguous(a_raw)
+    b, b_copied = _contiguous(b_raw)
+    tc = ir.MemRefType(c.type)
+    el = tc.element_type
+    dtype = dtype_of(tc)
+    nb = len(ir.ArrayAttr(op.attributes["iterator_types"])) - 3
+    idx = ir.IndexType.get()
+    i32 = ir.IntegerType.get_signless(32)
+
+    def dim(v: ir.Value, axis: int) -> ir.Value:
+        t = ir.MemRefType(v.type)
+        if t.is_dynamic_dim(axis):
+            return memref.dim(v, index_const(axis))
+        return index_const(int(t.shape[axis]))
+
+    def row_major_strides(v: ir.Value) -> list[ir.Value]:
+        rank = ir.MemRefType(v.type).rank
+        strides = [index_const(1)] * rank
+        for axis in range(rank - 2, -1, -1):
+            strides[axis] = arith.muli(strides[axis + 1], dim(v, axis + 1))
+        return strides
+
+    def batch_strides(v: ir.Value, matrix_rank: int) -> list[ir.Value | None]:
+        """Per loop batch axis, the element stride of ``v`` (None: broadcast).
+
+        ``v``'s leading axes are its batch axes, right-aligned with the loops;
+        its last ``matrix_rank`` axes are rows/columns (C may lack one).
+        """
+        t = ir.MemRefType(v.type)
+        st = row_major_strides(v)
+        n_batch = t.rank - matrix_rank
+        offset = nb - n_batch
+        out: list[ir.Value | None] = [None] * nb
+        for j in range(n_batch):
+            if t.is_dynamic_dim(j) or t.shape[j] != 1 or v == c:
+                out[j + offset] = st[j]
+        return out
+
+    def as_i32(v: ir.Value) -> ir.Value:
+        return arith.index_cast(i32, v)
+
+    def at_least_one(v: ir.Value) -> ir.Value:
+        return arith.maxui(v, index_const(1))
+
+    ra, rb = ir.MemRefType(a.type).rank, ir.MemRefType(b.type).rank
+    M, N, K = dim(a, ra - 2), dim(b, rb - 1), dim(a, ra - 1)
+    strides = [batch_strides(a, 2), batch_strides(b, 2), batch_strides(c, tc.rank - nb)]
+    bases = [memref.extract_aligned_pointer_as_index(v) for v in (a, b, c)]
+    elsize = index_const(ir.FloatType(el).width // 8)
+    ptr_t = ir.Type.parse("!llvm.ptr")
+    i64 = ir.IntegerType.get_signless(64)
+
+    def pointer(base: ir.Value, offset: ir.Value) -> ir.Value:
+        from mlir.dialects import llvm
+
+        addr = arith.addi(base, arith.muli(offset, elsize))
+        return llvm.inttoptr(ptr_t, arith.index_cast(i64, addr))
+
+    ints = [arith.constant(i32, CBLAS_ROW_MAJOR), arith.constant(i32, CBLAS_NO_TRANS), arith.constant(i32, CBLAS_NO_TRANS)]
+    sizes = [as_i32(M), as_i32(N), as_i32(K)]
+    lds = [as_i32(at_least_one(K)), as_i32(at_least_one(N)), as_i32(at_least_one(N))]
+    one, zero = scalar_const(el, 1), scalar_const(el, 0)
+    zero_i = index_const(0)
+
+    def emit_call(offsets: list[ir.Value]) -> str:
+        pa, pb, pc = (pointer(base, off) for base, off in zip(bases, offsets))
+        if nb == 0:
+            name = BLAS_GEMM[dtype]
+            func.call([], name, ints + sizes + [one, pa, lds[0], pb, lds[1], zero, pc, lds[2]])
+            return name
+        name = BLAS_GEMM_BATCH[dtype]
+        inner = [s[nb - 1] for s in strides]
+        st = [as_i32(s) if s is not None else arith.constant(i32, 0) for s in inner]
+        group = as_i32(dim(c, nb - 1))
+        func.call(
+            [],
+            name,
+            ints + sizes + [one, pa, lds[0], st[0], pb, lds[1], st[1], zero, pc, lds[2], st[2], group],
+        )
+        return name
+
+    def loops(axis: int, offsets: list[ir.Value]) -> str:
+        if axis >= nb - 1:
+            return emit_call(offsets)
+        loop = scf.ForOp(zero_i, dim(c, axis), index_const(1))
+        with ir.InsertionPoint(loop.body):
+            i = loop.induction_variable
+            new = [
+                off if s[axis] is None else arith.addi(off, arith.muli(i, s[axis]))
+                for off, s in zip(offsets, strides)
+            ]
+            name = loops(axis + 1, new)
+            scf.YieldOp([])
+        return name
+
+    callee = loops(0, [zero_i, zero_i, zero_i])
+    for buf, copied in ((a, a_copied), (b, b_copied)):
+        if copied:
+            memref.dealloc(buf)
+    return callee
+
+
+def _erase_zero_fill_of(c: ir.Value, op: ir.Operation) -> None:
+    """Drop the zero fill of ``c`` that is the last write before ``op``.
+
+    gemm with ``beta = 0`` overwrites every element of ``C`` (also for
+    ``K = 0``), so the fill is dead. Only ``memref.dim`` may read ``c`` in
+    between; any other use keeps the fill.
+    """
+    seen_op = False
+    for view in reversed(list(op.block.operations)):
+        cur = view.operation
+        if not seen_op:
+            seen_op = cur == op
+            continue
+        if not any(v == c for v in cur.operands):
+            continue
+        if cur.name == "memref.dim":
+            continue
+        if _is_zero_fill_of(cur, c):
+            cur.erase()
+        return
+
+
+def _is_zero_fill_of(op: ir.Operation, c: ir.Value) -> bool:
+    """``op`` is ``linalg.fill(0)`` of ``c``, or its generic form (no inputs, yields 0)."""
+    if op.name == "linalg.fill":
+        return op.operands[-1] == c and _is_zero(op.operands[0])
+    if op.name != "linalg.generic" or len(op.operands) != 1 or op.operands[0] != c:
+        return False
+    body = list(op.regions[0].blocks[0].operations)
+    return len(body) == 1 and body[0].name == "linalg.yield" and _is_zero(body[0].operands[0])
+
+
+def _is_zero(v: ir.Value) -> bool:
+    owner = _defining_op(v)
+    if owner is None or owner.name != "arith.constant":
+        return False
+    attr = owner.attributes["value"]
+    return isinstance(attr, ir.FloatAttr) and ir.FloatAttr(attr).value == 0.0

@@ -21,6 +21,7 @@ import llvmlite.binding as llvm
 import numpy as np
 
 from ..errors import CompileError
+from . import blas
 
 __all__ = ["CpuCompiler", "CompiledKernel", "host_target", "assembly"]
 
@@ -175,6 +176,7 @@ class CpuCompiler:
 
     def compile(self, text: str, entry: str, ranks: Sequence[int]) -> CompiledKernel:
         start = time.perf_counter()
+        blas.ensure_loaded_for(text)
         _ensure_runner_utils_for(text)
         mod = optimize(text + trampoline_ir(entry, ranks))
         engine = llvm.create_mcjit_compiler(mod, _new_target_machine())

@@ -1,0 +1,60 @@
+"""OpenBLAS for JIT-compiled code: finding and loading ``scipy_openblas32``.
+
+Compiled modules call ``scipy_cblas_sgemm`` and friends by name; MCJIT
+resolves such external symbols in the process, so the library must be
+loaded (with global visibility) before a module that uses it is finalised.
+:func:`ensure_loaded_for` does that once, when the LLVM IR mentions a
+``scipy_cblas_`` symbol.
+
+The library is the LP64 build of OpenBLAS that SciPy ships (``blasint`` is
+a 32-bit int), independent of the copy bundled inside NumPy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import llvmlite.binding as llvm
+
+from ..errors import CompileError
+
+__all__ = ["SYMBOL_PREFIX", "library_path", "ensure_loaded", "ensure_loaded_for"]
+
+SYMBOL_PREFIX = "scipy_cblas_"
+_LIBRARY = "libscipy_openblas.so"
+
+_lock = threading.Lock()
+_loaded: str | None = None
+
+
+def library_path() -> str:
+    """Path of OpenBLAS from the ``scipy-openblas32`` wheel (CompileError if absent)."""
+    try:
+        import scipy_openblas32
+    except ImportError:
+        raise CompileError(
+            "matmul of float arrays calls OpenBLAS from the package scipy-openblas32, which is "
+            "not installed; install it with `pip install scipy-openblas32`"
+        ) from None
+    path = os.path.join(scipy_openblas32.get_lib_dir(), _LIBRARY)
+    if not os.path.exists(path):
+        raise CompileError(f"scipy-openblas32 is installed but {path} does not exist; reinstall the package")
+    return path
+
+
+def ensure_loaded() -> str:
+    """Load OpenBLAS into the process for the JIT (idempotent); returns its path."""
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            path = library_path()
+            llvm.load_library_permanently(path)
+            _loaded = path
+        return _loaded
+
+
+def ensure_loaded_for(llvm_ir: str) -> None:
+    """Load OpenBLAS if the module ``llvm_ir`` calls one of its functions."""
+    if SYMBOL_PREFIX in llvm_ir:
+        ensure_loaded()
