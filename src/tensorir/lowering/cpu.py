@@ -82,7 +82,7 @@ BUFFERIZE = (
 TO_LLVM = (
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm,"
-    "convert-math-to-llvm{approximate-log1p=false},convert-math-to-libm,convert-math-to-funcs,"
+    "convert-math-to-funcs,convert-math-to-llvm{approximate-log1p=false},convert-math-to-libm,"
     "convert-arith-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,convert-index-to-llvm,"
     "convert-ub-to-llvm,reconcile-unrealized-casts"
 )
