@@ -220,3 +220,14 @@ def test_strided_operand_is_copied_to_a_contiguous_buffer_before_gemm() -> None:
         assert "call @scipy_cblas_sgemm(" in text and "linalg.generic" not in text
         cpu.lower_to_llvm_dialect(module)
         assert "call void @scipy_cblas_sgemm(" in cpu.to_llvm_ir(module)
+
+
+def test_reshaped_result_and_sliced_operands_still_call_blas(rng: np.random.Generator) -> None:
+    f = ti.jit(lambda a, b: (a @ b).reshape((-1,)))
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    np.testing.assert_allclose(f(a, b), (a @ b).reshape(-1), rtol=1e-12)
+    assert "scipy_cblas_dgemm" in f.lower(a, b).as_text("llvm-ir")
+    g = ti.jit(lambda a, b: a[:, ::2] @ b.T)
+    a, b = rng.standard_normal((3, 8)), rng.standard_normal((5, 4))
+    np.testing.assert_allclose(g(a, b), a[:, ::2] @ b.T, rtol=1e-12)
+    assert "scipy_cblas_dgemm" in g.lower(a, b).as_text("llvm-ir")
