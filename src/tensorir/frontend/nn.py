@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..errors import ArgumentError, DTypeError
 from . import ops_elementwise as ew
+from . import ops_shape as shp
 from .core import as_variable, cast, normalize_axes
-from .dtypes import float_dtype_for
+from .dtypes import canonical_dtype, float_dtype_for
 from .graph import Variable, apply
 from .ops_reduce import logsumexp
 
@@ -31,6 +33,7 @@ __all__ = [
     "leaky_relu",
     "silu",
     "swish",
+    "one_hot",
 ]
 
 sigmoid = ew.sigmoid
@@ -129,3 +132,23 @@ def silu(x: Any) -> Variable:
 
 
 swish = silu
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = "float64") -> Variable:
+    """``out[..., k] = (labels[...] == k)`` for ``k`` in ``range(num_classes)``.
+
+    ``labels`` are integers; a label outside ``[0, num_classes)`` gives a row
+    of zeros. ``num_classes`` is a Python int (it fixes the result's last dim).
+
+    >>> import numpy as np, tensorir as ti
+    >>> ti.jit(lambda y: ti.nn.one_hot(y, 3))(np.array([2, 0]))
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    v = as_variable(labels, "labels")
+    if v.type.dtype not in ("int32", "int64"):
+        raise DTypeError(f"one_hot: labels must be int32 or int64, found {v.type.dtype}; cast with .astype(np.int64)")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+        raise ArgumentError(f"one_hot: num_classes must be a non-negative Python int, found {num_classes!r}")
+    classes = shp.arange(num_classes, dtype=v.type.dtype)
+    return cast(ew.equal(shp.expand_dims(v, -1), classes), canonical_dtype(dtype, "dtype"))
