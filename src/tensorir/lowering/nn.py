@@ -21,7 +21,7 @@ from typing import Callable
 
 from ..dialects._bindings import ir
 from . import mathfns
-from .common import elementwise, generic, scalar_const, empty, sizes_of
+from .common import elementwise, empty, generic, scalar_const, sizes_of
 from .reduce import reduce_generic, row_map
 
 __all__ = ["RULES"]
