@@ -158,7 +158,8 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
 
     n_in = len(traced.inputs)
     lines = ["def run(args):"]
-    lines.append(f"    {''.join(f'a{i}, ' for i in range(n_in))}= args")
+    if n_in:
+        lines.append(f"    {''.join(f'a{i}, ' for i in range(n_in))}= args")
     for i, v in enumerate(traced.inputs):
         if v.type.rank:
             lines.append(f"    s{i} = a{i}.shape")

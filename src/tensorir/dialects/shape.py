@@ -297,20 +297,20 @@ def _reshape_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> Tens
     x, *dims = types
     spec = attrs["shape"]
     if sum(1 for d in spec if d is None) > 1:
-        raise ShapeError(f"reshape can infer only one dim; found shape {_fmt(spec)}")
+        raise ShapeError(f"reshape can infer only one dim; found {sum(1 for d in spec if d is None)} in {spec}")
     given = shape_from_attr(spec, dims, _dim_syms(attrs, len(dims)))
     total = prod(x.shape)
     known = prod([d for d in given if d is not None])
     if None in given and known == 0:
         raise ShapeError(
-            f"cannot reshape an array of shape {_fmt(x.shape)} into shape {_fmt(spec)}: "
+            f"cannot reshape an array of shape {_fmt(x.shape)} into shape {_fmt(given)}: "
             "the dim to infer (-1) is ambiguous when another dim is 0"
         )
     out = reshape_dims(total, given, SYM_OPS)
     require_equal(
         total,
         prod(out),
-        f"cannot reshape an array of shape {_fmt(x.shape)} into shape {_fmt(spec)}: "
+        f"cannot reshape an array of shape {_fmt(x.shape)} into shape {_fmt(given)}: "
         "the number of elements differs",
     )
     return x.with_shape(out)
@@ -519,8 +519,10 @@ OPS: list[OpDef] = [
     # squeeze: axes must be statically 1
     OpDef("squeeze", ("x",), {"axes": "ints"}, _squeeze_rule,
           lambda x, axes: np.squeeze(x, axis=tuple(axes)).copy(), "shape", True, "drop size-1 axes"),
-    OpDef("concatenate", ("*xs",), {"axis": "int"}, _concatenate_rule,
+    # concatenate: the arrays after the first share one type (an IRDL variadic binds one type)
+    OpDef("concatenate", ("x", "*xs"), {"axis": "int"}, _concatenate_rule,
           lambda *xs, axis: np.concatenate(xs, axis=axis), "shape", True, "join arrays along an existing axis"),
+    # stack: all arrays share one type
     OpDef("stack", ("*xs",), {"axis": "int"}, _stack_rule,
           lambda *xs, axis: np.stack(xs, axis=axis), "shape", True, "join arrays along a new axis"),
     # slice: per axis start/stop (None allowed) and step; step 0 is an integer index (start) dropping the axis

@@ -265,6 +265,27 @@ def _sequence(arrays: Any, what: str) -> list[Any]:
     return items
 
 
+def _unify_dims(vs: list[Variable], skip: int | None) -> list[Variable]:
+    """Arrays whose dims (but axis ``skip``) are static wherever any of them is.
+
+    Shapes must agree anyway; an array whose dim is free where another's is
+    static (``?`` against ``1``) is broadcast to the static size, so the
+    arrays share one MLIR type as the variadic operands of an op must.
+    """
+    rank = vs[0].ndim
+    if any(v.ndim != rank for v in vs):
+        return vs  # the op's type rule reports the rank mismatch
+    target: list[int | None] = []
+    for a in range(rank):
+        statics = {v.shape[a] for v in vs if isinstance(v.shape[a], int)}
+        target.append(statics.pop() if len(statics) == 1 and a != skip else None)
+    out = []
+    for v in vs:
+        want = tuple(v.shape[a] if t is None else t for a, t in enumerate(target))
+        out.append(v if want == v.shape else broadcast_to(v, want))
+    return out
+
+
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Variable:
     """Join arrays along an existing axis; dtypes promote as in NumPy.
 
@@ -279,14 +300,27 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Variable:
     a = _axis(axis, vs[0].ndim, "concatenate axis")
     if len(vs) == 1:
         return vs[0]
-    return apply("concatenate", vs, {"axis": a})
+    if builtins.any(v.ndim != vs[0].ndim for v in vs):
+        return apply("concatenate", vs, {"axis": a})  # the type rule reports the mismatch
+    vs = _unify_dims(vs, a)
+    # runs of one type join in one op; a run of another type joins the result
+    runs: list[list[Variable]] = []
+    for v in vs:
+        if runs and str(runs[-1][0].type) == str(v.type):
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    out = runs[0][0] if len(runs[0]) == 1 else apply("concatenate", runs[0], {"axis": a})
+    for run in runs[1:]:
+        out = apply("concatenate", [out, *run], {"axis": a})
+    return out
 
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> Variable:
     """Join arrays of one shape along a new axis ``axis``."""
     vs = promote_all(_sequence(arrays, "stack"), "stack operand")
     a = _axis(axis, vs[0].ndim + 1, "stack axis")
-    return apply("stack", vs, {"axis": a})
+    return apply("stack", _unify_dims(vs, None), {"axis": a})
 
 
 def hstack(arrays: Sequence[Any]) -> Variable:
