@@ -73,12 +73,43 @@ def _math(name: str) -> Scalar:
     return emit
 
 
-def _floordiv(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
+def _float_divmod(a: ir.Value, b: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """NumPy's float ``divmod``: ``(floor_divide(a, b), remainder(a, b))``.
+
+    The quotient is ``(a - fmod(a, b)) / b`` adjusted to the sign convention of
+    the remainder and snapped to the nearest integer, not ``floor(a / b)``
+    (``1.0 // 0.1`` is 9, as ``1.0 == 9 * 0.1 + 0.09999...``); a zero result
+    takes its sign from ``a / b`` (quotient) or ``b`` (remainder); ``b == 0``
+    gives ``a / b`` and ``fmod(a, 0) = NaN``.
+    """
     arith = _arith()
     from mlir.dialects import math
 
+    zero, one, half = (scalar_const(a.type, v) for v in (0.0, 1.0, 0.5))
+
+    def cmp(pred: str, x: ir.Value, y: ir.Value) -> ir.Value:
+        return arith.cmpf(getattr(arith.CmpFPredicate, pred), x, y)
+
+    quotient = arith.divf(a, b)
+    mod = arith.remf(a, b)
+    div = arith.divf(arith.subf(a, mod), b)
+    # a nonzero (or NaN) remainder whose sign differs from b's moves one step down
+    fix = arith.andi(cmp("UNE", mod, zero), arith.xori(cmp("OLT", b, zero), cmp("OLT", mod, zero)))
+    mod_fixed = arith.select(fix, arith.addf(mod, b), mod)
+    mod_fixed = arith.select(cmp("OEQ", mod, zero), math.copysign(zero, b), mod_fixed)
+    div = arith.select(fix, arith.subf(div, one), div)
+    low = math.floor(div)
+    snapped = arith.select(cmp("OGT", arith.subf(div, low), half), arith.addf(low, one), low)
+    floordiv = arith.select(cmp("OEQ", div, zero), math.copysign(zero, quotient), snapped)
+    b_zero = cmp("OEQ", b, zero)
+    return arith.select(b_zero, quotient, floordiv), arith.select(b_zero, mod, mod_fixed)
+
+
+def _floordiv(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
+    """NumPy's ``floor_divide``; integer division by 0 gives 0."""
+    arith = _arith()
     if _is_float(dtype):
-        return math.floor(arith.divf(a, b))
+        return _float_divmod(a, b)[0]
     zero, one = scalar_const(a.type, 0), scalar_const(a.type, 1)
     bz = arith.cmpi(arith.CmpIPredicate.eq, b, zero)
     q = arith.floordivsi(a, arith.select(bz, one, b))
@@ -88,14 +119,9 @@ def _floordiv(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
 def _mod(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
     """Remainder with the sign of the divisor, as Python's ``%``."""
     arith = _arith()
-    zero = scalar_const(a.type, 0)
     if _is_float(dtype):
-        r = arith.remf(a, b)
-        nonzero = arith.cmpf(arith.CmpFPredicate.ONE, r, zero)
-        signs_differ = arith.xori(
-            arith.cmpf(arith.CmpFPredicate.OLT, r, zero), arith.cmpf(arith.CmpFPredicate.OLT, b, zero)
-        )
-        return arith.select(arith.andi(nonzero, signs_differ), arith.addf(r, b), r)
+        return _float_divmod(a, b)[1]
+    zero = scalar_const(a.type, 0)
     one = scalar_const(a.type, 1)
     bz = arith.cmpi(arith.CmpIPredicate.eq, b, zero)
     bs = arith.select(bz, one, b)
