@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tensorir as ti
@@ -466,3 +466,19 @@ def test_shape_op_against_interpreter_and_numpy(name: str) -> None:
     f = ti.jit(fn)
     assert f'"tir.{name}"' in f.lower(*args).as_text("tir")
     assert_matches(f, *args, expected=expected(*args))
+
+
+def test_views_lower_to_tensor_slices_and_reshapes() -> None:
+    x = data((4, 6))
+    linalg = ti.jit(lambda a: (a[1:, ::2] * 2, a.reshape(-1, 2) + 1, a[None] + 1)).lower(x).as_text("linalg")
+    assert "tensor.extract_slice" in linalg
+    assert "tensor.collapse_shape" in linalg and "tensor.expand_shape" in linalg
+    reversed_read = ti.jit(lambda a: a[::-1] * 2).lower(x).as_text("linalg")
+    assert "tensor.extract " in reversed_read and "linalg.index" in reversed_read
+
+
+def test_empty_slice_of_a_static_dim() -> None:
+    # regression: a static empty slice starting at the end failed verification
+    x = np.ones((1, 1))
+    same(ti.jit(lambda a: a[1:, 2:])(x), x[1:, 2:])
+    same(ti.jit(lambda a: a[:-5:-1, 1:])(x), x[:-5:-1, 1:])

@@ -23,8 +23,6 @@ from .common import broadcast_map, dtype_of, empty, fill, generic, index_const, 
 
 __all__ = ["RULES", "IndexOps"]
 
-Size = "int | ir.Value"
-
 
 def _attrs(op: ir.Operation) -> dict:
     from ..dialects import op_attrs, opdef_of
@@ -364,6 +362,8 @@ def _slice(op: ir.Operation) -> list[ir.Value]:
     out_sizes = _typed_sizes(rt, [lengths[a] for a in kept])
     for k, a in enumerate(kept):
         lengths[a] = out_sizes[k]
+        if isinstance(lengths[a], int) and lengths[a] == 0:
+            firsts[a] = 0  # an empty slice may start at the end; the verifier wants offsets < size
     steps = list(attrs["steps"])
     if all(s >= 0 for s in steps):
         dyn_off, st_off = _mixed(firsts)
