@@ -123,3 +123,8 @@ def test_errors_are_typed_subclasses() -> None:
     assert issubclass(ti.NonFiniteError, FloatingPointError)
     for cls in (ti.ShapeError, ti.DTypeError, ti.ArgumentError, ti.CompileError):
         assert issubclass(cls, ti.TensorIRError)
+
+
+def test_negating_a_bool_array() -> None:
+    with pytest.raises(ti.DTypeError, match="logical_not"):
+        ti.jit(lambda x: -x)(np.array([True, False]))

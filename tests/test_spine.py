@@ -44,7 +44,7 @@ def test_stages_are_inspectable(rng: np.random.Generator) -> None:
     assert "linalg.generic" in low.as_text("linalg")
     assert "memref" in low.as_text("bufferized")
     assert "llvm.func" in low.as_text("llvm")
-    assert "define void @f" in low.as_text("llvm-ir")
+    assert "define void @tir_f" in low.as_text("llvm-ir")
     assert low.as_text("asm").strip()
     with pytest.raises(ValueError, match="unknown stage"):
         low.as_text("nope")
@@ -79,3 +79,14 @@ def test_non_contiguous_inputs(rng: np.random.Generator) -> None:
     x = rng.standard_normal((8, 6))[:, ::2]
     y = rng.standard_normal((3, 8)).T
     np.testing.assert_allclose(f(x, y), x * y + x)
+
+
+def test_function_named_like_a_libm_symbol(rng: np.random.Generator) -> None:
+    def erf(x):
+        return ti.erf(x) + ti.sin(x)
+
+    f = ti.jit(erf)
+    x = rng.standard_normal(5)
+    import math
+
+    np.testing.assert_allclose(f(x), [math.erf(v) + math.sin(v) for v in x], rtol=1e-14)

@@ -54,8 +54,10 @@ class Lowered:
 
 
 def _entry_name(name: str) -> str:
+    """Symbol of the compiled function: prefixed, so a user function called
+    ``erf`` or ``sin`` cannot clash with the C library functions it calls."""
     safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "main"
-    return safe if not safe[0].isdigit() else "f_" + safe
+    return "tir_" + safe
 
 
 def _run_stages(traced: Traced, pipeline: str, keep: bool) -> tuple[str, str, dict[str, str], dict[str, float]]:

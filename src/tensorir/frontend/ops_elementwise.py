@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import as_variable, cast, promote_all
+from ..errors import DTypeError
 from .dtypes import canonical_dtype, float_dtype_for
 from .graph import Variable, apply
 
@@ -43,9 +44,11 @@ def _float_unary(op: str, x: Any) -> Variable:
 def _numeric_unary(op: str, x: Any) -> Variable:
     v = as_variable(x)
     if v.type.dtype == "bool":
-        v = cast(v, "int64") if op != "abs" else v
         if op == "abs":
             return v
+        if op == "neg":
+            raise DTypeError("negation of a bool array is not supported (as in NumPy); use ti.logical_not(x)")
+        v = cast(v, "int64")
     out = apply(op, [v])
     out.weak = v.weak
     return out
