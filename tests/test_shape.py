@@ -482,3 +482,10 @@ def test_empty_slice_of_a_static_dim() -> None:
     x = np.ones((1, 1))
     same(ti.jit(lambda a: a[1:, 2:])(x), x[1:, 2:])
     same(ti.jit(lambda a: a[:-5:-1, 1:])(x), x[:-5:-1, 1:])
+
+
+def test_stack_after_a_leading_unit_dim_regression() -> None:
+    # a rank-reducing insert_slice dropped the wrong unit dim (shape (1, ?, ?), axis 2)
+    for dtype in ("float32", "bool"):
+        x = (np.arange(6).reshape(1, 3, 2) % 2).astype(dtype)
+        np.testing.assert_array_equal(ti.jit(lambda a: ti.stack([a, a], axis=2))(x), np.stack([x, x], axis=2))

@@ -21,6 +21,7 @@ shape the rule promises is the one the lowered code computes.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Generic, Mapping, Sequence, TypeVar
 
 import numpy as np
@@ -50,7 +51,7 @@ D = TypeVar("D")
 # Index arithmetic shared by type rules and lowering
 
 
-class DimOps(Generic[D]):
+class DimOps(ABC, Generic[D]):
     """Integer operations over dims of kind ``D``; ints are always accepted.
 
     Subclasses implement them for ``int | Sym`` (type rules) and for
@@ -58,26 +59,26 @@ class DimOps(Generic[D]):
     arguments are Python ints.
     """
 
-    def add(self, a: "D | int", b: "D | int") -> "D | int":
-        raise NotImplementedError
+    @abstractmethod
+    def add(self, a: "D | int", b: "D | int") -> "D | int": ...
 
-    def sub(self, a: "D | int", b: "D | int") -> "D | int":
-        raise NotImplementedError
+    @abstractmethod
+    def sub(self, a: "D | int", b: "D | int") -> "D | int": ...
 
-    def mul(self, a: "D | int", b: "D | int") -> "D | int":
-        raise NotImplementedError
+    @abstractmethod
+    def mul(self, a: "D | int", b: "D | int") -> "D | int": ...
 
-    def floordiv(self, a: "D | int", b: "D | int") -> "D | int":
-        raise NotImplementedError
+    @abstractmethod
+    def floordiv(self, a: "D | int", b: "D | int") -> "D | int": ...
 
-    def ceildiv(self, a: "D | int", b: "D | int") -> "D | int":
-        raise NotImplementedError
+    @abstractmethod
+    def ceildiv(self, a: "D | int", b: "D | int") -> "D | int": ...
 
-    def min(self, a: "D | int", b: "D | int") -> "D | int":
-        raise NotImplementedError
+    @abstractmethod
+    def min(self, a: "D | int", b: "D | int") -> "D | int": ...
 
-    def max(self, a: "D | int", b: "D | int") -> "D | int":
-        raise NotImplementedError
+    @abstractmethod
+    def max(self, a: "D | int", b: "D | int") -> "D | int": ...
 
 
 class _SymOps(DimOps[Sym]):

@@ -335,9 +335,23 @@ def _stack(op: ir.Operation) -> list[ir.Value]:
     for k, x in enumerate(xs):
         s = list(sizes_of(x))
         s.insert(axis, 1)
+        # Insert a full-rank slice of x with its unit axis made explicit: a
+        # rank-reducing insert is ambiguous when x has other static-1 dims, and
+        # expand-strided-metadata then drops the wrong one (x: 1x?x?, axis 2).
+        unit_type = ir.RankedTensorType.get(
+            [1 if a == axis else rt.shape[a] for a in range(rt.rank)], rt.element_type
+        )
+        kept = [a for a in range(rt.rank) if a != axis]
+        expanded = _expand(x, unit_type, _unit_groups(rt.rank, kept), s) if x.type.rank else _scalar_as(x, unit_type)
         offsets = [k if a == axis else 0 for a in range(rt.rank)]
-        dest = _insert(x, dest, offsets, s)
+        dest = _insert(expanded, dest, offsets, s)
     return [dest]
+
+
+def _scalar_as(x: ir.Value, t: ir.RankedTensorType) -> ir.Value:
+    from mlir.dialects import tensor
+
+    return tensor.from_elements(t, [tensor.extract(x, [])])
 
 
 def _slice(op: ir.Operation) -> list[ir.Value]:
