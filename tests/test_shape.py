@@ -19,6 +19,7 @@ import tensorir as ti
 from conftest import assert_matches
 from tensorir.dialects import OPS
 from tensorir.errors import IndexOutOfBoundsError, ShapeError, UnsupportedError
+from tensorir.frontend.graph import apply
 
 dims = st.integers(0, 4)
 shapes = st.lists(dims, min_size=1, max_size=3).map(tuple)
@@ -450,9 +451,21 @@ EXERCISED: dict[str, tuple[Callable[..., Any], tuple[np.ndarray, ...], Callable[
                     lambda x, y: np.concatenate([x, y], 1)),
     "stack": (lambda x, y: ti.stack([x, y], -1), (data((3, 4)), data((3, 4), 1)), lambda x, y: np.stack([x, y], -1)),
     "slice": (lambda x: x[::-1, 1], (data((3, 4)),), lambda x: x[::-1, 1]),
+    "slice_update": (lambda x: ti.slice_update(x, np.s_[::-2, 1], 5.0), (data((3, 4)),),
+                     lambda x: _set(x, np.s_[::-2, 1], 5.0)),
+    "split": (lambda x: tuple(apply("split", [x], {"axis": 1, "size": 3})), (data((3, 4)),),
+              lambda x: (x[:, :3], x[:, 3:])),
+    "size": (lambda x: apply("size", [x], {"axes": (0, 1), "dtype": "float64"}), (data((3, 4)),),
+             lambda x: np.float64(x.size)),
     "broadcast_to": (lambda x: ti.broadcast_to(x, (2, 3, 4)), (data((3, 1)),), lambda x: np.broadcast_to(x, (2, 3, 4))),
     "flip": (lambda x: ti.flip(x), (data((3, 4)),), np.flip),
 }
+
+
+def _set(x: np.ndarray, key: Any, v: Any) -> np.ndarray:
+    y = x.copy()
+    y[key] = v
+    return y
 
 
 def test_every_shape_op_is_exercised() -> None:

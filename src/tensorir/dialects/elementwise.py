@@ -154,6 +154,12 @@ def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _int_mod(a, b) if a.dtype.kind in "iu" else _errstate(np.mod)(a, b)
 
 
+def _mul_nonan(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x * y`` with an exact 0 wherever ``x == 0``, whatever ``y`` is (inf, NaN)."""
+    with np.errstate(all="ignore"):
+        return np.where(x == 0, np.zeros((), x.dtype), x * y).astype(x.dtype, copy=False)
+
+
 def _int_pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.dtype.kind in "iu":
         # negative integer powers: 0 (as C does for |a| > 1), matching the lowering
@@ -192,6 +198,9 @@ BINARY: dict[str, tuple[tuple[str, ...], Any, bool, str]] = {
     "sub": (NUMERIC, _errstate(np.subtract), True, "x - y"),
     "mul": (NUMERIC, _errstate(np.multiply), True, "x * y"),
     "div": (FLOAT, _errstate(np.divide), True, "x / y (true division)"),
+    "mul_nonan": (FLOAT, _mul_nonan, True,
+                  "x * y, but 0 wherever x is 0 (even if y is inf or NaN): how gradient rules scale a "
+                  "cotangent, so a branch not taken contributes an exact zero"),
     "floordiv": (NUMERIC, _floordiv, False, "floor(x / y); integer division by 0 gives 0"),
     "mod": (NUMERIC, _mod, False, "x - floor(x / y) * y; integer modulo by 0 gives 0"),
     "pow": (NUMERIC, _int_pow, True, "x ** y"),

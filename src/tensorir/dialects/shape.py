@@ -14,21 +14,21 @@ MLIR attribute; IR parsed from text gives each operand-sized dim a fresh
 unknown instead.
 
 Index arithmetic (slice bounds, inferred reshape dims, arange lengths) is
-written once over a :class:`DimOps` algebra: the type rules run it on
-``int | Sym`` dims, the lowering on ``index`` SSA values, so the result
-shape the rule promises is the one the lowered code computes.
+written once over the :class:`~.dim_ops.DimOps` algebra of ``dim_ops.py``,
+run here on ``int | Sym`` dims and by the lowering on ``index`` values.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Any, Generic, Mapping, Sequence, TypeVar
+import math
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import DTypeError, IndexOutOfBoundsError, ShapeError
+from .dim_ops import SYM_OPS, DimOps, arange_length, index_axis, reshape_dims, slice_axis
 from .optable import OpDef
-from .types import DTYPES, Dim, Sym, TensorType, ceildiv, dim_max, dim_min, prod, require_equal
+from .types import DTYPES, Dim, Sym, TensorType, dim_min, prod, require_equal
 
 __all__ = [
     "OPS",
@@ -43,139 +43,6 @@ __all__ = [
 ]
 
 DIM_SYMS = "dim_syms"  # trace-time attribute: the Sym held by each index operand
-
-D = TypeVar("D")
-
-
-# ---------------------------------------------------------------------------
-# Index arithmetic shared by type rules and lowering
-
-
-class DimOps(ABC, Generic[D]):
-    """Integer operations over dims of kind ``D``; ints are always accepted.
-
-    Subclasses implement them for ``int | Sym`` (type rules) and for
-    ``index`` SSA values (lowering). Every operation folds when both
-    arguments are Python ints.
-    """
-
-    @abstractmethod
-    def add(self, a: "D | int", b: "D | int") -> "D | int": ...
-
-    @abstractmethod
-    def sub(self, a: "D | int", b: "D | int") -> "D | int": ...
-
-    @abstractmethod
-    def mul(self, a: "D | int", b: "D | int") -> "D | int": ...
-
-    @abstractmethod
-    def floordiv(self, a: "D | int", b: "D | int") -> "D | int": ...
-
-    @abstractmethod
-    def ceildiv(self, a: "D | int", b: "D | int") -> "D | int": ...
-
-    @abstractmethod
-    def min(self, a: "D | int", b: "D | int") -> "D | int": ...
-
-    @abstractmethod
-    def max(self, a: "D | int", b: "D | int") -> "D | int": ...
-
-
-class _SymOps(DimOps[Sym]):
-    """:class:`DimOps` on ``int | Sym`` (folds through Sym's own simplifications)."""
-
-    def add(self, a: Dim, b: Dim) -> Dim:
-        return a + b  # type: ignore[operator,return-value]
-
-    def sub(self, a: Dim, b: Dim) -> Dim:
-        return a - b  # type: ignore[operator,return-value]
-
-    def mul(self, a: Dim, b: Dim) -> Dim:
-        return a * b  # type: ignore[operator,return-value]
-
-    def floordiv(self, a: Dim, b: Dim) -> Dim:
-        return a // b  # type: ignore[operator,return-value]
-
-    def ceildiv(self, a: Dim, b: Dim) -> Dim:
-        return ceildiv(a, b)
-
-    def min(self, a: Dim, b: Dim) -> Dim:
-        return dim_min(a, b)
-
-    def max(self, a: Dim, b: Dim) -> Dim:
-        return dim_max(a, b)
-
-
-SYM_OPS: DimOps[Any] = _SymOps()
-
-
-def _clamp_index(i: int, n: Any, lower: int, upper: Any, ops: DimOps[Any]) -> Any:
-    """Python's normalisation of a slice bound ``i`` on an axis of size ``n``.
-
-    A negative bound counts from the end (``n + i``) and is clamped below at
-    ``lower``; a non-negative one is clamped above at ``upper``.
-    """
-    if i < 0:
-        return ops.max(ops.add(n, i), lower)
-    if i == 0 and lower == 0:
-        return 0
-    return ops.min(i, upper)
-
-
-def slice_axis(n: Any, start: int | None, stop: int | None, step: int, ops: DimOps[Any]) -> tuple[Any, Any]:
-    """(first index, length) of ``range(n)[start:stop:step]``, as ``slice.indices``.
-
-    ``step`` is a non-zero int; ``n`` and the results are dims of ``ops``.
-    Element ``k`` of the slice is element ``first + k * step`` of the axis.
-    """
-    if step == 0:
-        raise ShapeError("slice step cannot be zero")
-    if step > 0:
-        lo = 0 if start is None else _clamp_index(start, n, 0, n, ops)
-        hi = n if stop is None else _clamp_index(stop, n, 0, n, ops)
-        size = ops.ceildiv(ops.sub(hi, lo), step)
-        # 0 <= lo <= hi = n, or lo = 0 <= hi: the length cannot be negative
-        if not (start is None or stop is None):
-            size = ops.max(size, 0)
-        return lo, size
-    last = ops.sub(n, 1)
-    lo = last if start is None else _clamp_index(start, n, -1, last, ops)
-    hi = -1 if stop is None else _clamp_index(stop, n, -1, last, ops)
-    size = ops.ceildiv(ops.sub(lo, hi), -step)
-    if not (start is None or stop is None):
-        size = ops.max(size, 0)
-    return lo, size
-
-
-def index_axis(n: Any, i: int, ops: DimOps[Any]) -> Any:
-    """Position of integer index ``i`` (negative counts from the end) on an axis of size ``n``."""
-    return i if i >= 0 else ops.add(n, i)
-
-
-def reshape_dims(
-    total: Any, shape: Sequence[Any | None], ops: DimOps[Any]
-) -> list[Any]:
-    """``shape`` with its ``None`` entry (NumPy's ``-1``) replaced by the inferred dim.
-
-    The inferred dim is ``total // prod(known dims)``; a zero product infers
-    0 instead of dividing by zero (the size check then decides).
-    """
-    known: Any = 1
-    for d in shape:
-        if d is not None:
-            known = ops.mul(known, d)
-    out: list[Any] = []
-    for d in shape:
-        out.append(ops.floordiv(total, ops.max(known, 1)) if d is None else d)
-    return out
-
-
-def arange_length(stop: Any, start: int, step: int, ops: DimOps[Any]) -> Any:
-    """``len(range(start, stop, step))`` for a non-negative ``stop`` dim."""
-    if step > 0:
-        size = ops.ceildiv(ops.sub(stop, start), step)
-        return size if start <= 0 else ops.max(size, 0)
-    return ops.max(ops.ceildiv(ops.sub(start, stop), -step), 0)
 
 
 # ---------------------------------------------------------------------------
@@ -417,11 +284,11 @@ def _stack_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> Tensor
     return TensorType(dtype, tuple(shape))
 
 
-def _slice_attrs(x: TensorType, attrs: Mapping[str, Any]) -> tuple[tuple, tuple, tuple]:
+def _slice_attrs(x: TensorType, attrs: Mapping[str, Any], op: str = "slice") -> tuple[tuple, tuple, tuple]:
     starts, stops, steps = (tuple(attrs[k]) for k in ("starts", "stops", "steps"))
     if not len(starts) == len(stops) == len(steps) == x.rank:
         raise ShapeError(
-            f"tir.slice needs one start, stop and step per axis of the rank-{x.rank} operand; "
+            f"tir.{op} needs one start, stop and step per axis of the rank-{x.rank} operand; "
             f"found {len(starts)}, {len(stops)}, {len(steps)}"
         )
     return starts, stops, steps
@@ -429,17 +296,22 @@ def _slice_attrs(x: TensorType, attrs: Mapping[str, Any]) -> tuple[tuple, tuple,
 
 def _slice_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> TensorType:
     (x,) = types
-    starts, stops, steps = _slice_attrs(x, attrs)
+    return x.with_shape(_sliced_shape(x, attrs, "slice"))
+
+
+def _sliced_shape(x: TensorType, attrs: Mapping[str, Any], op: str) -> list[Dim]:
+    """Shape of ``x[starts:stops:steps]``; integer indices on free axes become call-time checks."""
+    starts, stops, steps = _slice_attrs(x, attrs, op)
     out: list[Dim] = []
     for axis, (n, start, stop, step) in enumerate(zip(x.shape, starts, stops, steps)):
         if step is None:
-            raise ShapeError(f"tir.slice needs an explicit step on axis {axis}")
+            raise ShapeError(f"tir.{op} needs an explicit step on axis {axis}")
         if step != 0:
             out.append(slice_axis(n, start, stop, step, SYM_OPS)[1])
             continue
         # step 0: an integer index; the axis is dropped
         if start is None:
-            raise ShapeError(f"tir.slice: the integer index on axis {axis} is missing")
+            raise ShapeError(f"tir.{op}: the integer index on axis {axis} is missing")
         if isinstance(n, int):
             if not -n <= start < n:
                 raise IndexOutOfBoundsError(
@@ -452,16 +324,110 @@ def _slice_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> Tensor
                 need,
                 f"index {start} is out of bounds for axis {axis}: its size must be at least {need}",
             )
-    return x.with_shape(out)
+    return out
+
+
+def _slice_key(starts: Sequence[int | None], stops: Sequence[int | None], steps: Sequence[int]) -> tuple:
+    return tuple(
+        start if step == 0 else slice(start, stop, step) for start, stop, step in zip(starts, stops, steps)
+    )
 
 
 def _slice_ref(
     x: np.ndarray, starts: Sequence[int | None], stops: Sequence[int | None], steps: Sequence[int]
 ) -> np.ndarray:
-    key = tuple(
-        start if step == 0 else slice(start, stop, step) for start, stop, step in zip(starts, stops, steps)
+    return np.array(x[_slice_key(starts, stops, steps)])
+
+
+def _slice_update_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> TensorType:
+    if len(types) != 2:
+        raise ShapeError(f"tir.slice_update takes an array and an update; found {len(types)} operands")
+    x, v = types
+    want = _sliced_shape(x, attrs, "slice_update")
+    if v.dtype != x.dtype:
+        raise DTypeError(
+            f"slice_update: the update must have the array's dtype {x.dtype}; found {v.dtype} "
+            "(cast the update first)"
+        )
+    mismatch = (
+        f"slice_update: the update must have the shape of the slice, {_fmt(want)}; "
+        f"found shape {_fmt(v.shape)}"
     )
-    return np.array(x[key])
+    if v.rank != len(want):
+        raise ShapeError(mismatch)
+    for axis, (w, d) in enumerate(zip(want, v.shape)):
+        if isinstance(w, int) and isinstance(d, int) and w != d:
+            raise ShapeError(f"{mismatch} (axis {axis})")
+        require_equal(w, d, f"{mismatch} (axis {axis})")
+    return x
+
+
+def _slice_update_ref(
+    x: np.ndarray, v: np.ndarray, starts: Sequence[int | None], stops: Sequence[int | None], steps: Sequence[int]
+) -> np.ndarray:
+    y = x.copy()
+    y[_slice_key(starts, stops, steps)] = v
+    return y
+
+
+def _split_point(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> Dim:
+    """``n`` of ``tir.split``: the ``size`` attribute, or the index operand when it is -1."""
+    size, at = attrs["size"], types[1:]
+    if size >= 0:
+        if at:
+            raise ShapeError(f"tir.split with size {size} takes no index operand; found {len(at)}")
+        return size
+    if size != -1:
+        raise ShapeError(f"tir.split needs a size >= 0, or -1 with an index operand; found size {size}")
+    if len(at) != 1 or at[0].dtype != "index":
+        raise ShapeError(
+            "tir.split with size -1 takes exactly one index operand (the split point); "
+            f"found {[str(t) for t in at]}"
+        )
+    syms = _dim_syms(attrs, 1)
+    return syms[0] if syms is not None else Sym.fresh()
+
+
+def _split_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> list[TensorType]:
+    if not types:
+        raise ShapeError("tir.split needs an array to split")
+    x, axis = types[0], attrs["axis"]
+    if not 0 <= axis < x.rank:
+        raise ShapeError(f"tir.split axis {axis} is out of range for an array of rank {x.rank}")
+    n, d = _split_point(types, attrs), x.shape[axis]
+    if isinstance(n, int) and isinstance(d, int):
+        if n > d:
+            raise ShapeError(
+                f"cannot split an array of shape {_fmt(x.shape)} after {n} entries along axis {axis}: "
+                f"the axis has only {d}"
+            )
+    elif n != 0:
+        require_equal(
+            dim_min(d, n), n, f"split along axis {axis}: the axis must have at least as many entries as the head"
+        )
+    head, tail = list(x.shape), list(x.shape)
+    head[axis], tail[axis] = n, SYM_OPS.sub(d, n)
+    return [x.with_shape(head), x.with_shape(tail)]
+
+
+def _split_ref(x: np.ndarray, *at: int, axis: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    n = size if size >= 0 else int(at[0])
+    lead = (slice(None),) * axis
+    return np.array(x[lead + (slice(None, n),)]), np.array(x[lead + (slice(n, None),)])
+
+
+def _size_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> TensorType:
+    (x,) = types
+    axes, dtype = tuple(attrs["axes"]), attrs["dtype"]
+    if dtype not in DTYPES or dtype == "bool":
+        raise DTypeError(f"tir.size gives a number; found dtype {dtype}")
+    if len(set(axes)) != len(axes) or any(not 0 <= a < x.rank for a in axes):
+        raise ShapeError(f"tir.size needs distinct axes in [0, {x.rank}); found {axes}")
+    return TensorType(dtype, ())
+
+
+def _size_ref(x: np.ndarray, axes: Sequence[int], dtype: str) -> np.ndarray:
+    return np.asarray(math.prod(x.shape[a] for a in axes), dtype=dtype)
 
 
 def _broadcast_to_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> TensorType:
@@ -529,6 +495,15 @@ OPS: list[OpDef] = [
     # slice: per axis start/stop (None allowed) and step; step 0 is an integer index (start) dropping the axis
     OpDef("slice", ("x",), {"starts": "ints", "stops": "ints", "steps": "ints"}, _slice_rule, _slice_ref,
           "shape", True, "basic indexing: Python slices per axis, or an integer index with step 0"),
+    # slice_update: the attributes of slice; v has the slice's shape and x's dtype
+    OpDef("slice_update", ("x", "v"), {"starts": "ints", "stops": "ints", "steps": "ints"},
+          _slice_update_rule, _slice_update_ref, "shape", True,
+          "a copy of x with the slice x[starts:stops:steps] replaced by v (x.at[idx].set(v))"),
+    # split: n = size, or the index operand when size is -1; head has n entries along axis
+    OpDef("split", ("x", "*at"), {"axis": "int", "size": "int"}, _split_rule, _split_ref, "shape", True,
+          "(x[..., :n, ...], x[..., n:, ...]) along axis", num_results=2),
+    OpDef("size", ("x",), {"axes": "ints", "dtype": "dtype"}, _size_rule, _size_ref, "shape", False,
+          "the number of elements along axes (1 for none), as a 0-d array of dtype"),
     # broadcast_to: -1 in shape takes the next dim operand
     OpDef("broadcast_to", ("x", "*dims"), {"shape": "ints"}, _broadcast_to_rule, _broadcast_to_ref,
           "shape", True, "repeat size-1 and missing leading axes up to a shape"),

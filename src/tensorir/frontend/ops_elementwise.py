@@ -10,12 +10,12 @@ from .dtypes import canonical_dtype, float_dtype_for
 from .graph import Variable, apply
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "mod", "remainder",
-    "power", "maximum", "minimum", "negative", "abs", "absolute", "sign", "floor", "ceil",
-    "round", "rint", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "tanh", "sin", "cos",
-    "erf", "sigmoid", "softplus", "square", "reciprocal", "equal", "not_equal", "less",
-    "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
-    "logical_not", "where", "clip", "astype",
+    "add", "subtract", "multiply", "multiply_no_nan", "divide", "true_divide", "floor_divide",
+    "mod", "remainder", "power", "maximum", "minimum", "negative", "abs", "absolute", "sign",
+    "floor", "ceil", "round", "rint", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "tanh",
+    "sin", "cos", "erf", "sigmoid", "softplus", "square", "reciprocal", "equal", "not_equal",
+    "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
+    "logical_xor", "logical_not", "where", "clip", "astype",
 ]
 
 
@@ -69,6 +69,31 @@ def multiply(x: Any, y: Any) -> Variable:
     if _is_bool(x) and _is_bool(y):
         return logical_and(x, y)
     return _binary("mul", x, y)
+
+
+def multiply_no_nan(x: Any, y: Any) -> Variable:
+    """``x * y``, but exactly 0 wherever ``x`` is 0, even where ``y`` is inf or NaN.
+
+    Operands promote as in :func:`multiply`; the result must be a float
+    (integer and bool products have no NaN to mask: use ``multiply``).
+
+    >>> import numpy as np, tensorir as ti
+    >>> @ti.jit
+    ... def f(x, y):
+    ...     return ti.multiply_no_nan(x, y)
+    >>> f(np.array([0.0, 2.0, 0.0]), np.array([np.inf, 3.0, np.nan]))
+    array([0., 6., 0.])
+    """
+    vx, vy = as_variable(x), as_variable(y)
+    a, b = promote_all([vx, vy])
+    if a.type.dtype not in ("float32", "float64"):
+        raise DTypeError(
+            f"multiply_no_nan needs float operands; found {vx.type.dtype} and {vy.type.dtype}, "
+            f"which promote to {a.type.dtype}; cast them with astype(np.float64), or use multiply"
+        )
+    out = apply("mul_nonan", [a, b])
+    out.weak = a.weak and b.weak
+    return out
 
 
 def divide(x: Any, y: Any) -> Variable:

@@ -32,6 +32,7 @@ __all__ = [
     "reshape", "ravel", "transpose", "matrix_transpose", "permute_dims", "swapaxes", "moveaxis",
     "squeeze", "expand_dims", "concatenate", "stack", "hstack", "vstack", "broadcast_to", "flip",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "getitem",
+    "slice_update",
 ]
 
 ShapeLike = Any  # an int, a free dim, or a sequence of them
@@ -494,14 +495,8 @@ def _slice_bound(b: Any, what: str) -> int | None:
     raise UnsupportedError(f"slice {what} must be a Python int or None, found {b!r}")
 
 
-def getitem(x: Any, key: Any) -> Variable:
-    """``x[key]`` for basic indexing: ints (negative too), slices with steps, None, ``...``.
-
-    An int on a free axis is checked against the axis size on every call;
-    on a static axis an out-of-range int raises :class:`IndexOutOfBoundsError`
-    (an ``IndexError``) at once.
-    """
-    v = as_variable(x)
+def _basic_index(v: Variable, key: Any) -> tuple[dict[str, tuple], list[int]]:
+    """``tir.slice`` attributes of ``v[key]`` and the positions of its new (``None``) axes."""
     items = [_index_entry(k) for k in (key if isinstance(key, tuple) else (key,))]
     if sum(1 for k in items if k is Ellipsis) > 1:
         raise IndexOutOfBoundsError("an index can only have a single ellipsis ('...')")
@@ -542,13 +537,73 @@ def getitem(x: Any, key: Any) -> Variable:
             steps.append(1 if step is None else step)
             out_pos += 1
         axis += 1
-    out = v
-    identity = all(s is None and e is None and st == 1 for s, e, st in zip(starts, stops, steps))
-    if not identity:
-        out = apply("slice", [v], {"starts": tuple(starts), "stops": tuple(stops), "steps": tuple(steps)})
+    return {"starts": tuple(starts), "stops": tuple(stops), "steps": tuple(steps)}, new_axes
+
+
+def _is_identity(attrs: dict[str, tuple]) -> bool:
+    return all(
+        s is None and e is None and st == 1 for s, e, st in zip(attrs["starts"], attrs["stops"], attrs["steps"])
+    )
+
+
+def getitem(x: Any, key: Any) -> Variable:
+    """``x[key]`` for basic indexing: ints (negative too), slices with steps, None, ``...``.
+
+    An int on a free axis is checked against the axis size on every call;
+    on a static axis an out-of-range int raises :class:`IndexOutOfBoundsError`
+    (an ``IndexError``) at once.
+    """
+    v = as_variable(x)
+    attrs, new_axes = _basic_index(v, key)
+    out = v if _is_identity(attrs) else apply("slice", [v], attrs)
     if new_axes:
         out = apply("expand_dims", [out], {"axes": tuple(new_axes)})
     return out
+
+
+def slice_update(x: Any, index: Any, v: Any) -> Variable:
+    """A copy of ``x`` with ``x[index]`` replaced by ``v``: JAX's ``x.at[index].set(v)``.
+
+    ``index`` is a basic index as in ``x[index]`` (ints, slices with any
+    steps, None, ``...``). ``v`` broadcasts to the shape of ``x[index]`` and
+    is cast to ``x``'s dtype, as NumPy's ``y = x.copy(); y[index] = v`` does.
+    ``x`` itself is left unchanged.
+
+    >>> import numpy as np, tensorir as ti
+    >>> @ti.jit
+    ... def f(x):
+    ...     return ti.slice_update(x, np.s_[:, ::2], 0.0)
+    >>> f(np.ones((2, 4)))
+    array([[0., 1., 0., 1.],
+           [0., 1., 0., 1.]])
+    """
+    xv = as_variable(x, "slice_update x")
+    try:
+        attrs, new_axes = _basic_index(xv, index)
+    except (UnsupportedError, ArgumentError, IndexOutOfBoundsError, ShapeError) as exc:
+        raise type(exc)(f"slice_update index: {exc}") from None
+    target = xv if _is_identity(attrs) else apply("slice", [xv], attrs)  # supplies the slice's free dims
+    value = cast(as_variable(v, "slice_update value"), xv.type.dtype)
+    shape = list(target.shape)
+    for a in new_axes:
+        shape.insert(a, 1)
+    extra = value.ndim - len(shape)
+    if extra > 0 and all(d == 1 for d in value.shape[:extra]):
+        value = squeeze(value, tuple(range(extra)))  # NumPy drops leading unit dims of the value
+    if value.ndim > len(shape):
+        raise ShapeError(
+            f"slice_update: could not broadcast the value of shape {_fmt(value.shape)} "
+            f"into the slice of shape {_fmt(shape)}"
+        )
+    # broadcast only the value's missing and unit axes; other sizes must equal the
+    # slice's, which tir.slice_update checks (at call time for free dims)
+    lead = len(shape) - value.ndim
+    spread = [t if k < lead or value.shape[k - lead] == 1 else value.shape[k - lead] for k, t in enumerate(shape)]
+    if spread != list(value.shape):
+        value = broadcast_to(value, spread)  # free dims of the slice come from `target`
+    if new_axes:
+        value = squeeze(value, tuple(new_axes))
+    return apply("slice_update", [xv, value], attrs)
 
 
 def _fmt(shape: Sequence[Any]) -> str:

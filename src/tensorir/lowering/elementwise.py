@@ -140,6 +140,13 @@ def _pow(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
     return mathfns.pow(a, b) if _is_float(dtype) else math.ipowi(a, b)
 
 
+def _mul_nonan(dtype: str, x: ir.Value, y: ir.Value) -> ir.Value:
+    """``x == 0 ? 0 : x * y``: an exact zero even where ``y`` is inf or NaN."""
+    arith = _arith()
+    zero = scalar_const(x.type, 0.0)
+    return arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, x, zero), zero, arith.mulf(x, y))
+
+
 def _maximum(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
     arith = _arith()
     return arith.maximumf(a, b) if _is_float(dtype) else arith.maxsi(a, b)
@@ -196,6 +203,7 @@ SCALAR: dict[str, Scalar] = {
     "sub": _by_kind("subf", "subi"),
     "mul": _by_kind("mulf", "muli"),
     "div": lambda dt, a, b: _arith().divf(a, b),
+    "mul_nonan": _mul_nonan,
     "floordiv": _floordiv,
     "mod": _mod,
     "pow": _pow,

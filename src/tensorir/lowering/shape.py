@@ -2,14 +2,15 @@
 
 Takes in: ``tir.constant``, ``dim``, ``full``, ``arange``, ``reshape``,
 ``transpose``, ``expand_dims``, ``squeeze``, ``concatenate``, ``stack``,
-``slice``, ``broadcast_to``, ``flip``. Leaves: ``tensor`` reshapes and
-slices (``collapse_shape``/``expand_shape``, ``extract_slice``/
-``insert_slice``), ``linalg.generic`` for data movement that is not a view
-(transpose, broadcast, reversed reads, arange) and ``arith`` on ``index``
-for sizes and offsets of free dims.
+``slice``, ``slice_update``, ``split``, ``size``, ``broadcast_to``,
+``flip``. Leaves: ``tensor`` reshapes and slices (``collapse_shape``/
+``expand_shape``, ``extract_slice``/``insert_slice``), ``linalg.generic``
+for data movement that is not a view (transpose, broadcast, reversed reads,
+arange), ``tensor.from_elements`` for sizes as arrays, and ``arith`` on
+``index`` for sizes and offsets of free dims.
 
 Sizes are computed with the same index arithmetic the type rules use
-(:class:`tensorir.dialects.shape.DimOps`), here over ``index`` values; a
+(:class:`tensorir.dialects.dim_ops.DimOps`), here over ``index`` values; a
 dim the result type knows statically is taken from the type.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..dialects._bindings import ir
-from ..dialects.shape import DimOps, arange_length, index_axis, reshape_dims, slice_axis
+from ..dialects.dim_ops import DimOps, arange_length, index_axis, reshape_dims, slice_axis
 from .common import broadcast_map, dtype_of, empty, fill, generic, index_const, scalar_const, sizes_of
 
 __all__ = ["RULES", "IndexOps"]
@@ -354,17 +355,11 @@ def _scalar_as(x: ir.Value, t: ir.RankedTensorType) -> ir.Value:
     return tensor.from_elements(t, [tensor.extract(x, [])])
 
 
-def _slice(op: ir.Operation) -> list[ir.Value]:
-    """A view (``extract_slice``) for non-negative steps, a reversed read otherwise."""
-    from mlir.dialects import tensor
-
-    (x,) = op.operands
-    rt = op.results[0].type
-    attrs = _attrs(op)
-    src_sizes = sizes_of(x)
+def _slice_bounds(x: ir.Value, attrs: dict) -> tuple[list[Any], list[Any]]:
+    """(first index, length) per axis of ``x[starts:stops:steps]``; length 1 at integer indices."""
     firsts: list[Any] = []
     lengths: list[Any] = []
-    for n, start, stop, step in zip(src_sizes, attrs["starts"], attrs["stops"], attrs["steps"]):
+    for n, start, stop, step in zip(sizes_of(x), attrs["starts"], attrs["stops"], attrs["steps"]):
         if step == 0:
             firsts.append(index_axis(n, start, _OPS))
             lengths.append(1)
@@ -372,6 +367,17 @@ def _slice(op: ir.Operation) -> list[ir.Value]:
             first, length = slice_axis(n, start, stop, step, _OPS)
             firsts.append(first)
             lengths.append(length)
+    return firsts, lengths
+
+
+def _slice(op: ir.Operation) -> list[ir.Value]:
+    """A view (``extract_slice``) for non-negative steps, a reversed read otherwise."""
+    from mlir.dialects import tensor
+
+    (x,) = op.operands
+    rt = op.results[0].type
+    attrs = _attrs(op)
+    firsts, lengths = _slice_bounds(x, attrs)
     kept = [a for a, step in enumerate(attrs["steps"]) if step != 0]
     out_sizes = _typed_sizes(rt, [lengths[a] for a in kept])
     for k, a in enumerate(kept):
@@ -396,6 +402,112 @@ def _slice(op: ir.Operation) -> list[ir.Value]:
         return out
 
     return [_index_gather(x, rt, out_sizes, index_of)]
+
+
+def _slice_update(op: ir.Operation) -> list[ir.Value]:
+    """``insert_slice`` of the update into ``x``, with positive strides and full rank.
+
+    A negative step writes the same positions as the positive step ``-step``
+    from the last one, in reverse order: the update is flipped first. An
+    integer index gives the update a unit axis there (a full-rank insert;
+    a rank-reducing one is ambiguous next to other unit dims).
+    """
+    from mlir.dialects import tensor
+
+    x, v = op.operands
+    rt = op.results[0].type
+    if rt.rank == 0:
+        return [v]
+    attrs = _attrs(op)
+    steps = list(attrs["steps"])
+    firsts, lengths = _slice_bounds(x, attrs)
+    kept = [a for a, step in enumerate(steps) if step != 0]
+    v_sizes = sizes_of(v)
+    for k, a in enumerate(kept):
+        if not isinstance(lengths[a], int):
+            lengths[a] = v_sizes[k]  # static where the update's type knows it
+    offsets: list[Any] = []
+    for a, step in enumerate(steps):
+        if isinstance(lengths[a], int) and lengths[a] == 0:
+            offsets.append(0)  # the verifier wants static offsets < size
+        elif step < 0:
+            offsets.append(_OPS.add(firsts[a], _OPS.mul(_OPS.sub(lengths[a], 1), step)))  # the last position
+        else:
+            offsets.append(firsts[a])
+    el = rt.element_type
+    dyn = ir.ShapedType.get_dynamic_size()
+    kept_sizes = [lengths[a] for a in kept]
+    update_type = ir.RankedTensorType.get([s if isinstance(s, int) else dyn for s in kept_sizes], el)
+    update = _cast(v, update_type)
+    reversed_axes = {k for k, a in enumerate(kept) if steps[a] < 0}
+    if reversed_axes:
+        update = _index_gather(
+            update,
+            update_type,
+            kept_sizes,
+            lambda loop: [
+                _OPS.sub(_OPS.sub(kept_sizes[k], 1), i) if k in reversed_axes else i for k, i in enumerate(loop)
+            ],
+        )
+    if len(kept) < rt.rank:
+        full_type = ir.RankedTensorType.get(
+            [1 if steps[a] == 0 else update_type.shape[kept.index(a)] for a in range(rt.rank)], el
+        )
+        if kept:
+            update = _expand(update, full_type, _unit_groups(rt.rank, kept), lengths)
+        else:
+            update = _scalar_as(update, full_type)
+    dyn_off, st_off = _mixed(offsets)
+    dyn_size, st_size = _mixed(lengths)
+    strides = [abs(s) if s else 1 for s in steps]
+    return [tensor.insert_slice(update, x, dyn_off, dyn_size, [], st_off, st_size, strides)]
+
+
+def _split(op: ir.Operation) -> list[ir.Value]:
+    """Two views (``extract_slice``): entries ``[0, n)`` and ``[n, dim)`` along ``axis``."""
+    from mlir.dialects import tensor
+
+    x, *at = op.operands
+    attrs = _attrs(op)
+    axis, size = attrs["axis"], attrs["size"]
+    n: Any = size if size >= 0 else at[0]
+    sizes = sizes_of(x)
+    out = []
+    for rt, first, length in (
+        (op.results[0].type, 0, n),
+        (op.results[1].type, n, _OPS.sub(sizes[axis], n)),
+    ):
+        lengths = _typed_sizes(rt, [length if a == axis else s for a, s in enumerate(sizes)])
+        offsets = [0] * rt.rank
+        if not (isinstance(lengths[axis], int) and lengths[axis] == 0):
+            offsets[axis] = first  # an empty piece starts at 0: the verifier wants offsets < size
+        dyn_off, st_off = _mixed(offsets)
+        dyn_size, st_size = _mixed(lengths)
+        out.append(tensor.extract_slice(rt, x, dyn_off, dyn_size, [], st_off, st_size, [1] * rt.rank))
+    return out
+
+
+def _size(op: ir.Operation) -> list[ir.Value]:
+    """The product of ``tensor.dim`` over ``axes`` on ``index``, converted to the result dtype."""
+    from mlir.dialects import arith, tensor
+
+    (x,) = op.operands
+    rt = op.results[0].type
+    el = rt.element_type
+    xt = x.type
+    total: Any = 1
+    for a in _attrs(op)["axes"]:
+        total = _OPS.mul(total, tensor.dim(x, index_const(a)) if xt.is_dynamic_dim(a) else int(xt.shape[a]))
+    if isinstance(total, int):
+        scalar = scalar_const(el, total)
+    else:
+        i64 = ir.IntegerType.get_signless(64)
+        scalar = arith.index_cast(i64, total)
+        if isinstance(el, ir.FloatType):
+            scalar = arith.sitofp(el, scalar)
+        elif el != i64:
+            scalar = arith.trunci(el, scalar)
+    return [tensor.from_elements(rt, [scalar])]
 
 
 def _broadcast_to(op: ir.Operation) -> list[ir.Value]:
@@ -437,6 +549,9 @@ RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {
     "concatenate": _concatenate,
     "stack": _stack,
     "slice": _slice,
+    "slice_update": _slice_update,
+    "split": _split,
+    "size": _size,
     "broadcast_to": _broadcast_to,
     "flip": _flip,
 }
