@@ -13,6 +13,8 @@ import tensorir as ti
 from tensorir.dialects import new_context
 from tensorir.dialects._bindings import ir
 from tensorir.dialects.interpreter import interpret
+from tensorir.lowering.cpu import run_pipeline
+from tensorir.passes.autodiff import tir_autodiff
 
 settings.register_profile(
     "ci",
@@ -31,11 +33,13 @@ def tolerance(dtype: np.dtype) -> dict[str, float]:
     return {"rtol": 0, "atol": 0}
 
 
-def reference(f: ti.JitFunction, *args: Any) -> list[np.ndarray]:
-    """Outputs of the reference interpreter on the traced (unoptimised) tir."""
+def reference(f: Any, *args: Any) -> list[np.ndarray]:
+    """Outputs of the reference interpreter on the traced (unoptimised) tir,
+    its derivative markers expanded by tir-autodiff (they have no reference)."""
     text = f.lower(*args).as_text("tir")
     with new_context(), ir.Location.unknown():
         module = ir.Module.parse(text)
+        run_pipeline(module, [(tir_autodiff, "tir-autodiff")], "tir-autodiff")
         flat = [np.asarray(a) for a in args]
         return interpret(module, flat)
 

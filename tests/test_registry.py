@@ -7,6 +7,7 @@ import pytest
 from tensorir.dialects import OPS
 from tensorir.lowering.to_linalg import RULES
 from tensorir.passes import PASSES, PIPELINES
+from tensorir.passes.autodiff import JVP, VJP
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -14,7 +15,10 @@ def test_op_has_type_rule_reference_and_lowering(name: str) -> None:
     op = OPS[name]
     assert callable(op.infer), f"tir.{name} has no type rule"
     assert callable(op.reference), f"tir.{name} has no reference implementation"
-    assert name in RULES, f"tir.{name} has no lowering to linalg"
+    if op.family == "autodiff":
+        assert name not in RULES, f"tir.{name} is expanded by tir-autodiff, it has no lowering"
+    else:
+        assert name in RULES, f"tir.{name} has no lowering to linalg"
     assert op.doc, f"tir.{name} has no one-line description"
 
 
@@ -26,3 +30,18 @@ def test_pipelines_name_registered_passes() -> None:
     for name, steps in PIPELINES.items():
         for step in steps:
             assert step in PASSES, f"pipeline {name} names unknown pass {step}"
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_differentiable_ops_have_gradient_rules(name: str) -> None:
+    op = OPS[name]
+    if op.differentiable:
+        assert name in VJP, f"tir.{name} is differentiable but has no reverse-mode (VJP) rule"
+        assert name in JVP, f"tir.{name} is differentiable but has no forward-mode (JVP) rule"
+    else:
+        assert name not in VJP and name not in JVP, f"tir.{name} is not differentiable but has a rule"
+
+
+def test_every_pipeline_starts_with_autodiff() -> None:
+    for name, steps in PIPELINES.items():
+        assert steps and steps[0] == "tir-autodiff", name

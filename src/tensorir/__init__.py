@@ -34,6 +34,7 @@ from .frontend.ops_shape import *  # noqa: F401,F403
 from .frontend.ops_shape import __all__ as _shape_all
 from .frontend.ops_linalg import *  # noqa: F401,F403
 from .frontend.ops_linalg import __all__ as _linalg_all
+from .frontend.autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .jit import JitFunction, jit
 
 __version__ = "0.1.0"
@@ -41,6 +42,12 @@ __version__ = "0.1.0"
 __all__ = [
     "jit",
     "JitFunction",
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "jvp",
+    "jacobian",
+    "hessian",
     "Variable",
     "nn",
     "errors",

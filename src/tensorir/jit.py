@@ -17,6 +17,7 @@ import numpy as np
 from .compiler import Executable, Lowered, compile_traced, lower
 from .errors import ArgumentError, DTypeError
 from .frontend.dtypes import canonical_dtype
+from .frontend.graph import Variable
 from .frontend.pytree import flatten, unflatten
 from .frontend.trace import ArgSpec, trace
 
@@ -137,6 +138,8 @@ class JitFunction:
             if exe is not None:
                 outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in args])
                 return outs[0] if exe.out_tree == _LEAF else unflatten(exe.out_tree, outs)
+        if _traced(args, kwargs):
+            return self.fun(*args, **kwargs)  # inside another trace: inline
         dynamic, static = self._split(args, kwargs)
         key, arrays, specs, in_tree = self._specs(dynamic, static)
         exe = self._executable(key, specs, in_tree, static)
@@ -158,6 +161,11 @@ class JitFunction:
 
 
 _LEAF = ("leaf",)
+
+
+def _traced(args: tuple, kwargs: dict) -> bool:
+    leaves = flatten((args, kwargs))[0]
+    return any(isinstance(leaf, Variable) for leaf in leaves)
 
 
 def _as_array(x: Any, name: str) -> tuple[np.ndarray, bool]:

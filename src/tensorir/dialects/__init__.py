@@ -8,7 +8,7 @@ checks that no op lacks one.
 
 from __future__ import annotations
 
-from . import elementwise, linalg, nn, reduce, shape
+from . import autodiff, elementwise, linalg, nn, reduce, shape
 from ._bindings import ir
 from .optable import OpDef, create, from_mlir_type, load_into, op_attrs, to_mlir_type
 from .types import DTYPES, Dim, Sym, TensorType
@@ -39,7 +39,9 @@ def _build_table(*families: list[OpDef]) -> dict[str, OpDef]:
     return table
 
 
-OPS: dict[str, OpDef] = _build_table(elementwise.OPS, reduce.OPS, linalg.OPS, nn.OPS, shape.OPS)
+OPS: dict[str, OpDef] = _build_table(
+    elementwise.OPS, reduce.OPS, linalg.OPS, nn.OPS, shape.OPS, autodiff.OPS
+)
 
 
 def new_context() -> ir.Context:

@@ -73,14 +73,16 @@ def log_softmax(x: Any, axis: Any = -1) -> Variable:
 
 
 def relu(x: Any) -> Variable:
-    """``max(x, 0)``; its gradient at 0 is 0.
+    """``max(x, 0)``; its gradient at 0 is 0 (NaN stays NaN).
 
     >>> import numpy as np, tensorir as ti
     >>> ti.jit(ti.nn.relu)(np.array([-1.0, 2.0]))
     array([0., 2.])
+    >>> ti.grad(lambda x: ti.nn.relu(x).sum())(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 1.])
     """
     v = as_variable(x)
-    return ew.maximum(v, 0)
+    return ew.where(ew.less_equal(v, 0), 0, v)
 
 
 def gelu(x: Any) -> Variable:

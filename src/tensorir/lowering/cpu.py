@@ -15,6 +15,7 @@ from ..dialects._bindings import (
     ir,
     take_pass_error,
     translate_to_llvm_ir,
+    walk,
 )
 from ..errors import CompileError
 from .bool_storage import bool_storage
@@ -23,6 +24,7 @@ from .to_linalg import tir_to_linalg
 
 __all__ = [
     "entry_abi",
+    "FUSE",
     "BUFFERIZE",
     "TO_LLVM",
     "lower_tir_to_linalg",
@@ -71,8 +73,9 @@ def _is_private(op: ir.Operation) -> bool:
     return "sym_visibility" in op.attributes and ir.StringAttr(op.attributes["sym_visibility"]).value == "private"
 
 
+FUSE = "func.func(canonicalize,cse,linalg-generalize-named-ops,linalg-fuse-elementwise-ops,canonicalize,cse)"
+
 BUFFERIZE = (
-    "func.func(canonicalize,cse,linalg-generalize-named-ops,linalg-fuse-elementwise-ops,canonicalize,cse),"
     "eliminate-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},"
     "func.func(canonicalize,cse),"
@@ -114,7 +117,29 @@ def lower_tir_to_linalg(module: ir.Module) -> None:
 
 
 def bufferize(module: ir.Module) -> None:
-    run_pipeline(module, [BUFFERIZE, (bool_storage, "tir-bool-storage")], "bufferization")
+    run_pipeline(
+        module,
+        [FUSE, (unshare_empty_tensors, "tir-unshare-empty-tensors"), BUFFERIZE, (bool_storage, "tir-bool-storage")],
+        "bufferization",
+    )
+
+
+def unshare_empty_tensors(module_op: ir.Operation) -> None:
+    """``tir-unshare-empty-tensors``: one ``tensor.empty`` per use.
+
+    CSE merges equal ``tensor.empty`` ops, so one may end up as the
+    destination of several writers (a fill, a fusion barrier's
+    ``materialize_in_destination``...). Only one of them can then write in
+    place and bufferization fails with a read-after-write conflict; a copy
+    of the empty per use lets each writer have its own buffer, and
+    ``eliminate-empty-tensors`` still reuses the ones it can.
+    """
+    for op in walk(module_op, ["tensor.empty"]):
+        uses = [(u.owner, u.operand_number) for u in op.results[0].uses]
+        for owner, index in uses[1:]:
+            owner_op = owner.operation if hasattr(owner, "operation") else owner
+            clone = op.clone(ir.InsertionPoint(owner_op))
+            owner_op.operands[index] = clone.results[0]
 
 
 def lower_to_llvm_dialect(module: ir.Module) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..dialects import OPS
 from ..dialects._bindings import ir, walk
 from ..errors import CompileError
 from . import elementwise, linalg, nn, reduce, shape
@@ -40,6 +41,11 @@ def tir_to_linalg(module_op: ir.Operation) -> None:
         name = op.name[4:]
         rule = RULES.get(name)
         if rule is None:
+            if OPS.get(name) is not None and OPS[name].family == "autodiff":
+                raise CompileError(
+                    f"tir.{name} is a differentiation marker and has no lowering: "
+                    "run the tir-autodiff pass before tir-to-linalg"
+                )
             raise CompileError(f"tir.{name} has no lowering to linalg")
         with ir.InsertionPoint(op), op.location:
             new = rule(op)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..dialects._bindings import ir
+from .autodiff import tir_autodiff
 from .dce import tir_dce
 
 __all__ = ["Pass", "PASSES", "PIPELINES", "pipeline_steps"]
@@ -27,15 +28,17 @@ class Pass:
 PASSES: dict[str, Pass] = {
     p.argument: p
     for p in [
+        Pass("tir-autodiff", tir_autodiff, "replace tir.grad/vjp/jvp markers by the derivative computation"),
         Pass("tir-dce", tir_dce, "remove tir ops whose results are unused"),
     ]
 }
 
 # Ordered tir-level pipelines, by the name users choose (Theano's optimizer modes).
+# Every pipeline starts with tir-autodiff: markers have no lowering.
 PIPELINES: dict[str, list[str]] = {
-    "fast_run": ["tir-dce"],
-    "fast_compile": ["tir-dce"],
-    "none": [],
+    "fast_run": ["tir-autodiff", "tir-dce"],
+    "fast_compile": ["tir-autodiff", "tir-dce"],
+    "none": ["tir-autodiff"],
 }
 
 
