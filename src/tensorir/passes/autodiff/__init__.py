@@ -101,9 +101,11 @@ def _on_path(ops: list[ir.Operation], sources: list[ir.Value], sinks: list[ir.Va
     return path, tainted
 
 
-def _site(o: ir.Operation, batch: list[Any]) -> Site:
+def _site(o: ir.Operation, batch: list[Any], on_path: set | None = None) -> Site:
     name = o.name[4:]
-    return Site(name, [E(v) for v in o.operands], [E(r) for r in o.results], op_attrs(o, OPS[name]), batch)
+    inputs = [E(v) for v in o.operands]
+    needs = None if on_path is None else [x.is_float and v in on_path for v, x in zip(o.operands, inputs)]
+    return Site(name, inputs, [E(r) for r in o.results], op_attrs(o, OPS[name]), batch, needs)
 
 
 def _differentiable(o: ir.Operation) -> bool:
@@ -156,11 +158,11 @@ def _reverse(block: ir.Block, first: ir.Operation) -> None:
             if all(g is None for g in gs) or not _differentiable(o):
                 continue
             rule = _rule(VJP, o, "gradient (VJP)")
-            site = _site(o, batch)
+            site = _site(o, batch, tainted)
             with o.location:
                 cts = rule(site, gs[0] if len(gs) == 1 else gs)
-                for v, x, ct in zip(o.operands, site.inputs, cts):
-                    if ct is not None and x.is_float and v in tainted:
+                for v, need, x, ct in zip(o.operands, site.needs, site.inputs, cts):
+                    if ct is not None and need:
                         adjoints.setdefault(v, []).append(fit(ct, x, batch))
         results = {}
         for o in group:

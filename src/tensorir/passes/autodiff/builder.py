@@ -243,14 +243,24 @@ class Site:
     axis ``ax(a)`` of a cotangent.
     """
 
-    __slots__ = ("name", "inputs", "outputs", "attrs", "batch")
+    __slots__ = ("name", "inputs", "outputs", "attrs", "batch", "needs")
 
-    def __init__(self, name: str, inputs: list[E], outputs: list[E], attrs: dict[str, Any], batch: Dims):
+    def __init__(
+        self,
+        name: str,
+        inputs: list[E],
+        outputs: list[E],
+        attrs: dict[str, Any],
+        batch: Dims,
+        needs: Sequence[bool] | None = None,
+    ):
         self.name = name
         self.inputs = inputs
         self.outputs = outputs
         self.attrs = attrs
         self.batch = batch
+        # which operands want a cotangent (float and on a differentiated path)
+        self.needs = list(needs) if needs is not None else [x.is_float for x in inputs]
 
     @property
     def nb(self) -> int:

@@ -96,7 +96,7 @@ def _unary_jvp(s: Site, t: Sequence[E | None]) -> E | None:
 def _binary_vjp(s: Site, g: E) -> list[E | None]:
     x, y = s.inputs
     dx, dy = BINARY[s.name]
-    return [scale(g, dx(x, y, s.out)) if x.is_float else None, scale(g, dy(x, y, s.out)) if y.is_float else None]
+    return [scale(g, dx(x, y, s.out)) if s.needs[0] else None, scale(g, dy(x, y, s.out)) if s.needs[1] else None]
 
 
 def _binary_jvp(s: Site, t: Sequence[E | None]) -> E | None:
@@ -110,7 +110,7 @@ def _binary_jvp(s: Site, t: Sequence[E | None]) -> E | None:
 def _select_vjp(s: Site, g: E) -> list[E | None]:
     c = s.inputs[0]
     zero = const(0.0, g.dtype)
-    return [None, _where(c, g, zero), _where(c, zero, g)]
+    return [None, _where(c, g, zero) if s.needs[1] else None, _where(c, zero, g) if s.needs[2] else None]
 
 
 def _select_jvp(s: Site, t: Sequence[E | None]) -> E | None:

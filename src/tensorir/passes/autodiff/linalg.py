@@ -27,11 +27,11 @@ def _matmul_vjp(s: Site, g: E) -> list[E | None]:
     if a.rank == 1:
         g = g.expand_dims([g.rank - 1])
     da = db = None
-    if a.is_float:
+    if s.needs[0]:
         da = g @ b2.swap_last()
         if a.rank == 1:
             da = da.squeeze([da.rank - 2])
-    if b.is_float:
+    if s.needs[1]:
         db = a2.swap_last() @ g
         if b.rank == 1:
             db = db.squeeze([db.rank - 1])
@@ -40,7 +40,7 @@ def _matmul_vjp(s: Site, g: E) -> list[E | None]:
 
 def _outer_vjp(s: Site, g: E) -> list[E | None]:
     a, b = s.inputs
-    return [g @ b, a @ g]
+    return [g @ b if s.needs[0] else None, a @ g if s.needs[1] else None]
 
 
 def _bilinear_jvp(s: Site, t: Sequence[E | None]) -> E | None:

@@ -68,7 +68,10 @@ def _slice_vjp(s: Site, g: E) -> list[E | None]:
 def _slice_update_vjp(s: Site, g: E) -> list[E | None]:
     x, v = s.inputs
     attrs = _slice_attrs(s)
-    return [op("slice_update", g, s.zeros_like(v), **attrs), op("slice", g, **attrs)]
+    return [
+        op("slice_update", g, s.zeros_like(v), **attrs) if s.needs[0] else None,
+        op("slice", g, **attrs) if s.needs[1] else None,
+    ]
 
 
 def _split(g: E, axis: int, head: E, head_axis: int) -> tuple[E, E]:
