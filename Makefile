@@ -1,9 +1,11 @@
 # Two entry points on a fresh machine: `make demo` and `make test`.
 # Each creates .venv (once) and installs tensorir with what it needs.
+# `make bench` also installs the benchmark extras (JAX, PyTensor).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test venv bench clean
 
@@ -13,6 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[test,examples]"
 	touch $(STAMP)
 
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e ".[test,examples,bench]"
+	touch $(BENCH_STAMP)
+
 venv: $(STAMP)
 
 demo: $(STAMP)
@@ -21,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests
 
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -12,8 +12,18 @@ faster than NumPy. Rows:
 * ``fused``: ``exp(a + b) * b - tanh(a)`` over float32 vectors;
 * ``row_sum``: ``x.sum(axis=1)`` over a float32 square matrix;
 * ``matmul``: float32 square matrix product (also GFLOP/s);
+* ``mlp value_and_grad`` / ``mlp forward only``: a tanh MLP's softmax
+  cross-entropy (784-512-512-10, batch 256) and its gradient by
+  ``ti.value_and_grad``, against backpropagation written in NumPy
+  (``mlp_rows.py``); then the autodiff cost, ``value_and_grad / forward``,
+  per backend (reverse mode should cost about 3x the forward pass);
 * ``compile``: seconds from the first call of a fresh ``jit`` to its result;
 * ``overhead``: microseconds per call on a 16-element input.
+
+The PyTensor and JAX columns appear when those are installed
+(``pip install -e ".[bench]"``). JAX is given arrays already on its device;
+PyTensor runs in its default mode, and a closing line says which linker it
+used and which nodes, if any, ran in Python rather than compiled C.
 
 Uses only the public API (``import tensorir as ti``) and NumPy.
 """
@@ -22,15 +32,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
 import tensorir as ti
+from mlp_rows import PYTENSOR_FUNCTIONS, autodiff_cost_line, mlp_rows
+
+# Without a system BLAS, PyTensor warns once and runs Dot22 through NumPy;
+# pytensor_note() reports that instead.
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
 Kernel = Callable[..., Any]
+W = 52  # width of the benchmark column
 
 
 def best_time(fn: Kernel, args: tuple, repeat: int, number: int = 1) -> float:
@@ -57,32 +75,55 @@ def matmul(m: Any) -> Kernel:
     return lambda a, b: m.matmul(a, b)
 
 
-def _jax_backend() -> tuple[str, Callable[[Kernel], Kernel]] | None:
+def _jax_backend() -> Callable[[Callable[[Any], Kernel], tuple], tuple[Kernel, tuple]] | None:
     try:
         jax = importlib.import_module("jax")
         jnp = importlib.import_module("jax.numpy")
     except Exception:  # noqa: BLE001 - an optional column
         return None
 
-    def build(make: Callable[[Any], Kernel]) -> Kernel:
+    def build(make: Callable[[Any], Kernel], args: tuple) -> tuple[Kernel, tuple]:
         f = jax.jit(make(jnp))
-        return lambda *args: f(*args).block_until_ready()
+        return (lambda *a: f(*a).block_until_ready()), tuple(jax.device_put(a) for a in args)
 
-    return "jax", build  # type: ignore[return-value]
+    return build
 
 
-def _pytensor_backend() -> tuple[str, Callable[[Callable[[Any], Kernel], tuple], Kernel]] | None:
+def _pytensor_backend() -> Callable[[Callable[[Any], Kernel], tuple], tuple[Kernel, tuple]] | None:
     try:
         pytensor = importlib.import_module("pytensor")
         pt = importlib.import_module("pytensor.tensor")
     except Exception:  # noqa: BLE001 - an optional column
         return None
 
-    def build(make: Callable[[Any], Kernel], args: tuple) -> Kernel:
+    def build(make: Callable[[Any], Kernel], args: tuple) -> tuple[Kernel, tuple]:
         inputs = [pt.tensor(dtype=a.dtype.name, shape=(None,) * a.ndim) for a in args]
-        return pytensor.function(inputs, make(pt)(*inputs))
+        f = pytensor.function(inputs, make(pt)(*inputs))
+        PYTENSOR_FUNCTIONS.append(f)
+        return f, args
 
-    return "pytensor", build  # type: ignore[return-value]
+    return build
+
+
+def pytensor_note() -> str | None:
+    """Which mode and linker PyTensor ran with, and which ops of the functions
+    it compiled here ran in Python rather than as compiled C; ``None`` when
+    PyTensor compiled nothing (not installed)."""
+    if not PYTENSOR_FUNCTIONS:
+        return None
+    pytensor = importlib.import_module("pytensor")
+    python, vms = set(), set()
+    for f in PYTENSOR_FUNCTIONS:
+        vms.add(type(f.vm).__name__)
+        nodes = f.maker.fgraph.toposort()
+        python |= {str(n.op) for n, t in zip(nodes, f.vm.thunks) if not hasattr(t, "cthunk")}
+    cfg = pytensor.config
+    note = (f"pytensor {pytensor.__version__}: its default mode ({cfg.mode!r}, linker {cfg.linker!r} -> "
+            f"{'/'.join(sorted(vms))}), C compiler {cfg.cxx or 'none: Python only'}")
+    if python:
+        blas = "" if cfg.blas__ldflags else " (no BLAS library linked: these call NumPy)"
+        note += f"; ops in Python: {', '.join(sorted(python))}{blas}"
+    return note
 
 
 def throughput_rows(quick: bool, repeat: int) -> list[dict[str, Any]]:
@@ -100,7 +141,7 @@ def throughput_rows(quick: bool, repeat: int) -> list[dict[str, Any]]:
         (f"row_sum sum(x, axis=1) [{n_mat}x{n_mat} f32]", row_sum, (x,), None),
         (f"matmul [{n_mm}x{n_mm} f32]", matmul, (p, q), 2.0 * n_mm**3),
     ]
-    jax_b, pt_b = _jax_backend(), _pytensor_backend()
+    others = {"jax": _jax_backend(), "pytensor": _pytensor_backend()}
     rows = []
     for label, make, args, flops in cases:
         t_np = best_time(make(np), args, repeat)
@@ -110,10 +151,13 @@ def throughput_rows(quick: bool, repeat: int) -> list[dict[str, Any]]:
         np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3 * max(1.0, float(np.abs(expected).max())))
         t_ti = best_time(tir, args, repeat)
         row: dict[str, Any] = {"label": label, "numpy": t_np, "tensorir": t_ti, "flops": flops}
-        if jax_b is not None:
-            row["jax"] = best_time(jax_b[1](make), args, repeat)
-        if pt_b is not None:
-            row["pytensor"] = best_time(pt_b[1](make, args), args, repeat)
+        for name, build in others.items():
+            if build is not None:
+                kernel, own_args = build(make, args)
+                np.testing.assert_allclose(np.asarray(kernel(*own_args)), expected, rtol=2e-3,
+                                           atol=2e-3 * max(1.0, float(np.abs(expected).max())),
+                                           err_msg=name)
+                row[name] = best_time(kernel, own_args, repeat)
         rows.append(row)
     return rows
 
@@ -140,25 +184,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per kernel (min is kept)")
     opts = parser.parse_args(argv)
     repeat = opts.repeat or (2 if opts.quick else 7)
+    load, cores = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0, os.cpu_count() or 1
 
     rows = throughput_rows(opts.quick, repeat)
+    autodiff, cost = mlp_rows(opts.quick, repeat, best_time)
+    rows += autodiff
     others = [k for k in ("pytensor", "jax") if any(k in r for r in rows)]
     missing = [k for k in ("pytensor", "jax") if k not in others]
-    header = f"{'benchmark':44s} {'numpy ms':>10s} {'tensorir ms':>12s} {'ratio':>7s}"
+    header = f"{'benchmark':{W}s} {'numpy ms':>10s} {'tensorir ms':>12s} {'ratio':>7s}"
     header += "".join(f" {k + ' ratio':>15s}" for k in others)
     print(header)
     print("-" * len(header))
     for r in rows:
-        line = f"{r['label']:44s} {r['numpy'] * 1e3:10.3f} {r['tensorir'] * 1e3:12.3f} {r['numpy'] / r['tensorir']:7.2f}"
+        line = f"{r['label']:{W}s} {r['numpy'] * 1e3:10.3f} {r['tensorir'] * 1e3:12.3f} {r['numpy'] / r['tensorir']:7.2f}"
         line += "".join(f" {r['numpy'] / r[k]:15.2f}" if k in r else f" {'-':>15s}" for k in others)
         if r["flops"]:
             line += f"   ({r['flops'] / r['tensorir'] / 1e9:.1f} GFLOP/s tensorir, {r['flops'] / r['numpy'] / 1e9:.1f} numpy)"
         print(line)
-    print(f"{'compile latency (first call of a fresh jit)':44s} {compile_latency():10.3f} s")
+    print(f"{'compile latency (first call of a fresh jit)':{W}s} {compile_latency():10.3f} s")
     n_calls = 200 if opts.quick else 20_000
-    print(f"{'per-call overhead (16 elements)':44s} {call_overhead(repeat, n_calls):10.2f} us")
+    print(f"{'per-call overhead (16 elements)':{W}s} {call_overhead(repeat, n_calls):10.2f} us")
+    print(autodiff_cost_line(cost))
+    note = pytensor_note()
+    if note:
+        print(note)
     if missing:
         print(f"(not installed, columns skipped: {', '.join(missing)})")
+    if load > 0.5 * cores:
+        # Multithreaded BLAS on oversubscribed cores waits for descheduled
+        # threads: small gemms then take tens of milliseconds.
+        print(f"(machine busy before the run: load average {load:.1f} on {cores} cores; "
+              "timings are unreliable, BLAS-heavy rows the most)")
     print("ratio = NumPy time / time; > 1 is faster than NumPy")
     return 0
 

@@ -1,8 +1,10 @@
-"""The benchmark script runs end to end on tiny sizes and prints every row."""
+"""The benchmark script runs end to end on tiny sizes and prints every row,
+the autodiff rows (a small MLP, forward and value_and_grad) included."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -22,5 +24,15 @@ def test_benchmark_quick_run_prints_every_row() -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for row in ("fused exp(a+b)*b-tanh(a)", "row_sum sum(x, axis=1)", "matmul", "GFLOP/s",
+                "mlp value_and_grad 32-16-16-10, batch 8, f32",
+                "mlp forward only 32-16-16-10, batch 8, f32",
                 "compile latency", "per-call overhead", "ratio = NumPy time / time"):
         assert row in out, f"missing row {row!r} in:\n{out}"
+    # each mlp row has a NumPy time, a tensorir time and their ratio
+    for line in out.splitlines():
+        if line.startswith("mlp "):
+            numbers = line.split("f32")[1].split()
+            assert len(numbers) >= 3 and all(float(v) > 0 for v in numbers[:3]), line
+    cost = re.search(r"^autodiff cost \(tensorir\): value_and_grad / forward = ([0-9.]+)x", out, re.M)
+    assert cost is not None, f"missing the autodiff cost line in:\n{out}"
+    assert float(cost.group(1)) > 0
