@@ -13,7 +13,13 @@
 
 Float contractions carry ``library_call = "scipy_cblas_sgemm"`` (``dgemm``
 for float64): after bufferization ``tir-linalg-to-blas``
-(:func:`linalg_to_blas`) replaces them by calls to OpenBLAS. Fusion
+(:func:`linalg_to_blas`) replaces them by calls to OpenBLAS. A float operand
+that is a swap of the last two axes of a source ``s`` (``tir.transpose``
+with perm ``(0, ..., r-1, r-2)``, as reverse-mode gradients ``g @ b^T`` and
+``a^T @ g`` make) is not copied: the contraction reads ``s`` through a map
+with its two matrix loops exchanged (``A[batch', k, m]``, ``B[batch'', n,
+k]``), and gemm gets ``CblasTrans`` for it; the transpose's copy then has no
+user left and canonicalization drops it. Fusion
 barriers (:func:`_fusion_barrier`) keep elementwise fusion from merging a
 producer into the contraction. Integer contractions stay a loop nest (BLAS
 has no integer gemm).
@@ -36,6 +42,7 @@ BLAS_GEMM_BATCH: dict[str, str] = {
 }
 CBLAS_ROW_MAJOR = 101
 CBLAS_NO_TRANS = 111
+CBLAS_TRANS = 112
 
 
 def _expand_to_matrix(x: ir.Value, as_row: bool) -> ir.Value:
@@ -85,12 +92,22 @@ def _operand_map(t: ir.RankedTensorType, nb: int, inner: tuple[int, int]) -> ir.
 
 
 def matmul_generic(
-    a: ir.Value, b: ir.Value, out_el: ir.Type, library_call: str | None, drop_m: bool = False, drop_n: bool = False
+    a: ir.Value,
+    b: ir.Value,
+    out_el: ir.Type,
+    library_call: str | None,
+    drop_m: bool = False,
+    drop_n: bool = False,
+    trans_a: bool = False,
+    trans_b: bool = False,
 ) -> ir.Value:
     """``a @ b`` for operands of rank >= 2, as a zero-filled contraction.
 
     ``drop_m`` (``drop_n``) leaves the unit row (column) axis out of the
-    result, as NumPy does for a 1-D first (second) operand.
+    result, as NumPy does for a 1-D first (second) operand. ``trans_a``
+    (``trans_b``) means the operand is stored with its two matrix axes
+    swapped: ``a`` is ``(..., K, M)``, ``b`` is ``(..., N, K)``, and the
+    product is ``swapaxes(a) @ b`` (``a @ swapaxes(b)``).
     """
     from mlir.dialects import arith
 
@@ -112,15 +129,15 @@ def matmul_generic(
     m, n, k = nb, nb + 1, nb + 2
     out_loops = list(range(nb))
     if not drop_m:
-        sizes.append(_size(a, ta.rank - 2))
+        sizes.append(_size(a, ta.rank - (1 if trans_a else 2)))
         out_loops.append(m)
     if not drop_n:
-        sizes.append(_size(b, tb.rank - 1))
+        sizes.append(_size(b, tb.rank - (2 if trans_b else 1)))
         out_loops.append(n)
     init = fill(scalar_const(out_el, 0), empty(sizes, out_el))
     maps = [
-        _operand_map(ta, nb, (m, k)),
-        _operand_map(tb, nb, (k, n)),
+        _operand_map(ta, nb, (k, m) if trans_a else (m, k)),
+        _operand_map(tb, nb, (n, k) if trans_b else (k, n)),
         ir.AffineMap.get(nb + 3, 0, [ir.AffineDimExpr.get(i) for i in out_loops]),
     ]
     iters = ["parallel"] * (nb + 2) + ["reduction"]
@@ -186,20 +203,57 @@ def _needs_result_barrier(op: ir.Operation) -> bool:
     return False
 
 
+def _swapped_source(v: ir.Value) -> ir.Value | None:
+    """``s`` when ``v`` is ``s`` with its last two axes swapped, else None.
+
+    ``tir-to-linalg`` lowers ops in program order, so a ``tir.transpose``
+    with perm ``(0, ..., r-3, r-1, r-2)`` feeding the matmul is already the
+    copying ``linalg.generic`` ``out[..., i, j] = s[..., j, i]``: that generic
+    is what is recognised. Other permutations (batch axes moved) are not a
+    gemm transpose flag.
+    """
+    rank = v.type.rank
+    op = _defining_op(v)
+    if op is None or rank < 2:
+        return None
+    swap = list(range(rank - 2)) + [rank - 1, rank - 2]
+    if op.name != "linalg.generic" or len(op.operands) != 2 or len(op.results) != 1:
+        return None
+    maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    read = ir.AffineMap.get(rank, 0, [ir.AffineDimExpr.get(d) for d in swap])
+    if maps != [read, ir.AffineMap.get_identity(rank)]:
+        return None
+    if any(str(it) != "#linalg.iterator_type<parallel>" for it in ir.ArrayAttr(op.attributes["iterator_types"])):
+        return None
+    body = op.regions[0].blocks[0]
+    ops = list(body.operations)
+    if len(ops) != 1 or ops[0].name != "linalg.yield" or ops[0].operands[0] != body.arguments[0]:
+        return None
+    return op.operands[0]
+
+
 def _matmul(op: ir.Operation) -> list[ir.Value]:
-    """Float operands made by linalg ops pass a fusion barrier first (and the
-    result too when a consumer may reshape it): see :func:`_fusion_barrier`."""
+    """Float operands that swap the last two axes of a source are read from
+    that source with a transposed map (see :func:`_swapped_source`); float
+    operands made by linalg ops pass a fusion barrier first (and the result
+    too when a consumer may reshape it): see :func:`_fusion_barrier`."""
     a, b = op.operands
     rt = op.results[0].type
     blas = BLAS_GEMM.get(dtype_of(rt))
+    trans = [False, False]
     if blas is not None:
-        a, b = (_fusion_barrier(v) if _fusable_producer(v) else v for v in (a, b))
+        operands = [a, b]
+        for i, v in enumerate(operands):
+            src = _swapped_source(v)
+            if src is not None:
+                operands[i], trans[i] = src, True
+        a, b = (_fusion_barrier(v) if _fusable_producer(v) else v for v in operands)
     a_vec, b_vec = a.type.rank == 1, b.type.rank == 1
     if a_vec:
         a = _expand_to_matrix(a, as_row=True)
     if b_vec:
         b = _expand_to_matrix(b, as_row=False)
-    res = matmul_generic(a, b, rt.element_type, blas, drop_m=a_vec, drop_n=b_vec)
+    res = matmul_generic(a, b, rt.element_type, blas, drop_m=a_vec, drop_n=b_vec, trans_a=trans[0], trans_b=trans[1])
     if blas is not None and _needs_result_barrier(op):
         res = _fusion_barrier(res)
     return [res]
@@ -234,7 +288,9 @@ def linalg_to_blas(module_op: ir.Operation) -> None:
 
     Takes in: bufferized IR where a ``linalg.generic`` whose ``library_call``
     is a key of ``BLAS_GEMM``'s values computes ``C[b, m, n] = sum_k A[b', m, k]
-    * B[b'', k, n]`` into a buffer (as built by :func:`matmul_generic`).
+    * B[b'', k, n]`` into a buffer (as built by :func:`matmul_generic`); ``A``
+    may be read as ``A[b', k, m]`` and ``B`` as ``B[b'', n, k]`` (``CblasTrans``).
+    A marked contraction with other maps is left as it is (a loop nest).
     Leaves: for each, the zero fill of ``C`` removed (gemm writes ``C`` with
     ``beta = 0``, also when ``K = 0``), and ``func.call`` of
     ``scipy_cblas_?gemm`` (no batch axis) or ``scipy_cblas_?gemm_batch_strided``
@@ -252,8 +308,11 @@ def linalg_to_blas(module_op: ir.Operation) -> None:
         name = ir.StringAttr(op.attributes["library_call"]).value
         if name not in wanted or not all(isinstance(v.type, ir.MemRefType) for v in op.operands):
             continue
+        layout = _gemm_layout(op)
+        if layout is None:
+            continue
         with ir.InsertionPoint(op), op.location:
-            callee = _emit_gemm(op)
+            callee = _emit_gemm(op, *layout)
         if callee not in declared:
             _declare(module_op, callee, op.operands[2].type.element_type)
             declared.add(callee)
@@ -296,8 +355,39 @@ def _contiguous(buf: ir.Value) -> tuple[ir.Value, bool]:
     return copy, True
 
 
-def _emit_gemm(op: ir.Operation) -> str:
-    """Emit the BLAS calls for one marked contraction; returns the callee's name."""
+def _gemm_layout(op: ir.Operation) -> tuple[bool, bool] | None:
+    """``(trans_a, trans_b)`` of a marked contraction over loops ``(batch[nb], m, n, k)``.
+
+    ``A``'s matrix axes are ``(m, k)`` or, transposed, ``(k, m)``; ``B``'s
+    are ``(k, n)`` or ``(n, k)``. None when the maps are neither (or the op
+    has not three operands): such an op is not a gemm this pass knows.
+    """
+    if len(op.operands) != 3:
+        return None
+    nb = len(ir.ArrayAttr(op.attributes["iterator_types"])) - 3
+    m, n, k = nb, nb + 1, nb + 2
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+
+    def inner(amap: ir.AffineMap) -> tuple[int, ...] | None:
+        exprs = list(amap.results)[-2:]
+        if len(exprs) != 2 or not all(isinstance(e, ir.AffineDimExpr) for e in exprs):
+            return None
+        return tuple(ir.AffineDimExpr(e).position for e in exprs)
+
+    a_inner, b_inner = inner(maps[0]), inner(maps[1])
+    if a_inner not in ((m, k), (k, m)) or b_inner not in ((k, n), (n, k)):
+        return None
+    return a_inner == (k, m), b_inner == (n, k)
+
+
+def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
+    """Emit the BLAS calls for one marked contraction; returns the callee's name.
+
+    ``trans_a`` (``trans_b``): ``A`` is stored ``(..., K, M)`` (``B`` is
+    ``(..., N, K)``), see :func:`_gemm_layout`. Row-major leading dimensions
+    are the stored last axes: ``lda`` is ``M`` for a transposed ``A``, ``ldb``
+    is ``K`` for a transposed ``B``.
+    """
     from mlir.dialects import arith, func, memref, scf
 
     a_raw, b_raw, c = op.operands
@@ -347,7 +437,8 @@ def _emit_gemm(op: ir.Operation) -> str:
         return arith.maxui(v, index_const(1))
 
     ra, rb = ir.MemRefType(a.type).rank, ir.MemRefType(b.type).rank
-    M, N, K = dim(a, ra - 2), dim(b, rb - 1), dim(a, ra - 1)
+    M, K = (dim(a, ra - 1), dim(a, ra - 2)) if trans_a else (dim(a, ra - 2), dim(a, ra - 1))
+    N = dim(b, rb - 2) if trans_b else dim(b, rb - 1)
     strides = [batch_strides(a, 2), batch_strides(b, 2), batch_strides(c, tc.rank - nb)]
     bases = [memref.extract_aligned_pointer_as_index(v) for v in (a, b, c)]
     elsize = index_const(ir.FloatType(el).width // 8)
@@ -360,9 +451,13 @@ def _emit_gemm(op: ir.Operation) -> str:
         addr = arith.addi(base, arith.muli(offset, elsize))
         return llvm.inttoptr(ptr_t, arith.index_cast(i64, addr))
 
-    ints = [arith.constant(i32, CBLAS_ROW_MAJOR), arith.constant(i32, CBLAS_NO_TRANS), arith.constant(i32, CBLAS_NO_TRANS)]
+    ints = [
+        arith.constant(i32, CBLAS_ROW_MAJOR),
+        arith.constant(i32, CBLAS_TRANS if trans_a else CBLAS_NO_TRANS),
+        arith.constant(i32, CBLAS_TRANS if trans_b else CBLAS_NO_TRANS),
+    ]
     sizes = [as_i32(M), as_i32(N), as_i32(K)]
-    lds = [as_i32(at_least_one(K)), as_i32(at_least_one(N)), as_i32(at_least_one(N))]
+    lds = [as_i32(at_least_one(dim(a, ra - 1))), as_i32(at_least_one(dim(b, rb - 1))), as_i32(at_least_one(N))]
     one, zero = scalar_const(el, 1), scalar_const(el, 0)
     zero_i = index_const(0)
 
