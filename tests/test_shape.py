@@ -502,3 +502,17 @@ def test_stack_after_a_leading_unit_dim_regression() -> None:
     for dtype in ("float32", "bool"):
         x = (np.arange(6).reshape(1, 3, 2) % 2).astype(dtype)
         np.testing.assert_array_equal(ti.jit(lambda a: ti.stack([a, a], axis=2))(x), np.stack([x, x], axis=2))
+
+
+def test_integer_index_next_to_other_unit_dims() -> None:
+    # regression: a rank-reducing extract_slice of (?, 1, 1) dropping axis 1
+    # was bufferized as dropping axis 2, which aborted in memref.subview folding
+    key = (slice(None, None, 3), -1, slice(None, None, 3))
+    x = np.arange(4.0).reshape(4, 1, 1)
+    same(ti.jit(lambda x: x[key] * 2.0)(x), x[key] * 2.0)
+    v = np.full(x[key].shape, 9.0)
+    expected = x.copy()
+    expected[key] = v
+    same(ti.jit(lambda x, v: ti.slice_update(x, key, v))(x, v), expected)
+    g = ti.grad(lambda x: (x[key] ** 2).sum())(x)
+    same(g, np.where(np.arange(4) % 3 == 0, 2 * x.ravel(), 0.0).reshape(4, 1, 1))

@@ -389,7 +389,14 @@ def _slice(op: ir.Operation) -> list[ir.Value]:
         dyn_off, st_off = _mixed(firsts)
         dyn_size, st_size = _mixed(lengths)
         strides = [max(s, 1) for s in steps]
-        return [tensor.extract_slice(rt, x, dyn_off, dyn_size, [], st_off, st_size, strides)]
+        if len(kept) == x.type.rank:
+            return [tensor.extract_slice(rt, x, dyn_off, dyn_size, [], st_off, st_size, strides)]
+        # integer indices: a full-rank view, then its unit axes collapsed (a
+        # rank-reducing extract_slice is ambiguous next to other unit dims)
+        dyn = ir.ShapedType.get_dynamic_size()
+        full_t = ir.RankedTensorType.get([d if isinstance(d, int) else dyn for d in lengths], rt.element_type)
+        view = tensor.extract_slice(full_t, x, dyn_off, dyn_size, [], st_off, st_size, strides)
+        return [_collapse(view, rt, _unit_groups(x.type.rank, kept))]
 
     def index_of(loop: list[ir.Value]) -> list[ir.Value]:
         it = iter(loop)
