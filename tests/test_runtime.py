@@ -6,6 +6,7 @@ import gc
 import os
 
 import numpy as np
+import pytest
 
 import tensorir as ti
 
@@ -82,3 +83,21 @@ def test_non_native_byte_order() -> None:
     for _ in range(2):  # the second call takes the cached fast path
         np.testing.assert_array_equal(f(x), np.arange(4) + 1)
         assert f(x).dtype == np.float32
+
+
+def test_containers_of_arrays_take_the_cached_path_correctly() -> None:
+    f = ti.jit(lambda p, x: (x @ p["w"] + p["b"]).sum(axis=1))
+    rng = np.random.default_rng(0)
+    for n in (3, 5, 3):
+        p = {"w": rng.standard_normal((4, 2)), "b": rng.standard_normal(2)}
+        x = rng.standard_normal((n, 4))
+        np.testing.assert_allclose(f(p, x), (x @ p["w"] + p["b"]).sum(axis=1), rtol=1e-13)
+    assert f.compile_count == 1
+    p32 = {"w": np.ones((4, 2), np.float32), "b": np.ones(2, np.float32)}
+    assert f(p32, np.ones((3, 4), np.float32)).dtype == np.float32  # a new dtype: a new signature
+    assert f.compile_count == 2
+    q = {"w": np.ones((4, 2)), "b": np.ones(1)}  # b of size 1: broadcast, another signature
+    np.testing.assert_array_equal(f(q, np.ones((3, 4))), np.full(3, 10.0))
+    assert f.compile_count == 3
+    with pytest.raises(KeyError):
+        f({"w": np.ones((4, 2))}, np.ones((3, 4)))  # another structure: traced anew

@@ -51,6 +51,7 @@ class JitFunction:
         self._cache: dict[Any, Executable] = {}
         # Plain calls with only NumPy arrays: (type, dtype, dims that are 1) per argument.
         self._fast: dict[Any, Executable] = {}
+        self._fast_tree: dict[Any, Executable] = {}
         self.compile_count = 0
         try:
             self._params = list(inspect.signature(fun).parameters)
@@ -138,13 +139,26 @@ class JitFunction:
             if exe is not None:
                 outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in args])
                 return outs[0] if exe.out_tree == _LEAF else unflatten(exe.out_tree, outs)
+            # containers of arrays (a dict of parameters): keyed by structure and leaves
+            leaves, tree = flatten(args)
+            tree_key = _tree_key(tree, leaves)
+            exe = self._fast_tree.get(tree_key) if tree_key is not None else None
+            if exe is not None:
+                outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in leaves])
+                return unflatten(exe.out_tree, outs)
         if _traced(args, kwargs):
             return self.fun(*args, **kwargs)  # inside another trace: inline
         dynamic, static = self._split(args, kwargs)
         key, arrays, specs, in_tree = self._specs(dynamic, static)
         exe = self._executable(key, specs, in_tree, static)
-        if not kwargs and not static and all(type(a) is np.ndarray and a.dtype.isnative for a in args):
-            self._fast[tuple((type(a), a.dtype, tuple(d == 1 for d in a.shape)) for a in args)] = exe
+        if not kwargs and not static:
+            if all(type(a) is np.ndarray and a.dtype.isnative for a in args):
+                self._fast[tuple((type(a), a.dtype, tuple(d == 1 for d in a.shape)) for a in args)] = exe
+            else:
+                leaves, tree = flatten(args)
+                tree_key = _tree_key(tree, leaves)
+                if tree_key is not None and all(a.dtype.isnative for a in leaves):
+                    self._fast_tree[tree_key] = exe
         arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
         outs = exe.run(arrays)
         return unflatten(exe.out_tree, outs)
@@ -158,9 +172,17 @@ class JitFunction:
     def clear_cache(self) -> None:
         self._cache.clear()
         self._fast.clear()
+        self._fast_tree.clear()
 
 
 _LEAF = ("leaf",)
+
+
+def _tree_key(tree: Any, leaves: list[Any]) -> Any:
+    """Cache key of a call whose leaves are all NumPy arrays, else None."""
+    if not leaves or not all(type(a) is np.ndarray for a in leaves):
+        return None
+    return (tree, tuple([(a.dtype, tuple([d == 1 for d in a.shape])) for a in leaves]))
 
 
 def _traced(args: tuple, kwargs: dict) -> bool:
