@@ -1,0 +1,66 @@
+"""What ``tensorir-opt`` can run by name: the tir passes and the lowering steps.
+
+The tir passes and named pipelines are read from :mod:`tensorir.passes`
+(``PASSES``, ``PIPELINES``) each time, so a pass added to that registry is a
+flag of the command line with nothing to change here. The lowering steps
+are the Python passes the CPU pipeline (:mod:`tensorir.lowering.cpu`) runs
+between upstream passes; exposing them under their pass argument lets a
+user run one stage of the lowering alone and inspect its output.
+"""
+
+from __future__ import annotations
+
+from .. import passes as _passes
+from ..lowering.bool_storage import bool_storage
+from ..lowering.cpu import entry_abi, unshare_empty_tensors
+from ..lowering.linalg import linalg_to_blas
+from ..lowering.to_linalg import tir_to_linalg
+from ..passes import Pass
+
+__all__ = ["LOWERING_STEPS", "tir_passes", "runnable", "pipelines", "lit_test_name"]
+
+# In the order the CPU pipeline runs them (upstream passes in between).
+LOWERING_STEPS: dict[str, Pass] = {
+    p.argument: p
+    for p in [
+        Pass("tir-to-linalg", tir_to_linalg, "lower every tir op to linalg, tensor, arith and math ops on tensors"),
+        Pass("tir-entry-abi", entry_abi, "public functions write their results into caller-allocated out-params"),
+        Pass(
+            "tir-unshare-empty-tensors",
+            unshare_empty_tensors,
+            "give every use of a tensor.empty its own copy (before bufferization)",
+        ),
+        Pass("tir-bool-storage", bool_storage, "store bool buffers as i8, one byte per element as NumPy does"),
+        Pass("tir-linalg-to-blas", linalg_to_blas, "replace marked float contractions on buffers by OpenBLAS gemm calls"),
+    ]
+}
+
+
+def tir_passes() -> dict[str, Pass]:
+    """The registered tir passes (``tensorir.passes.PASSES``), read now."""
+    return dict(_passes.PASSES)
+
+
+def runnable() -> dict[str, Pass]:
+    """Every Python pass the command line runs by argument: the tir passes,
+    then the lowering steps (a registered pass of the same name wins)."""
+    table = tir_passes()
+    for argument, p in LOWERING_STEPS.items():
+        table.setdefault(argument, p)
+    return table
+
+
+def pipelines() -> dict[str, list[str]]:
+    """The named tir pipelines (``tensorir.passes.PIPELINES``), read now."""
+    return {name: list(steps) for name, steps in _passes.PIPELINES.items()}
+
+
+def lit_test_name(p: Pass) -> str:
+    """File name of the lit test of a pass: the module defining it, under
+    ``tests/ir/`` (``passes/dce.py`` -> ``dce.mlir``, ``passes/autodiff/``
+    -> ``autodiff.mlir``, ``lowering/to_linalg.py`` -> ``to_linalg.mlir``)."""
+    parts = p.run.__module__.split(".")
+    for stage in ("passes", "lowering"):
+        if stage in parts and parts.index(stage) + 1 < len(parts):
+            return parts[parts.index(stage) + 1] + ".mlir"
+    return parts[-1] + ".mlir"
