@@ -17,6 +17,8 @@ config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir"]
 config.excludes = ["lit.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
+# Temporaries (%t) and lit's timing file go to Output/ (git-ignored).
+config.test_exec_root = os.path.join(config.test_source_root, "Output")
 
 _src = os.path.abspath(os.path.join(config.test_source_root, "..", "..", "src"))
 config.environment["PYTHONPATH"] = os.pathsep.join([_src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
