@@ -90,3 +90,17 @@ def test_function_named_like_a_libm_symbol(rng: np.random.Generator) -> None:
     import math
 
     np.testing.assert_allclose(f(x), [math.erf(v) + math.sin(v) for v in x], rtol=1e-14)
+
+
+def test_free_dims_take_part_in_arithmetic() -> None:
+    f = ti.jit(lambda x: (x.sum(axis=0) / x.shape[0], x * (x.shape[1] + 1), 1.0 / x.size + x * 0))
+    for n in (3, 5):
+        x = np.arange(4.0 * n).reshape(n, 4)
+        mean, scaled, inv = f(x)
+        np.testing.assert_allclose(mean, x.mean(axis=0), rtol=1e-15)
+        np.testing.assert_allclose(scaled, x * 5, rtol=1e-15)
+        np.testing.assert_allclose(inv, np.full_like(x, 1.0 / x.size), rtol=1e-15)
+    assert f.compile_count == 1
+    x32 = np.ones((3, 2), np.float32)
+    assert ti.jit(lambda x: x.sum() / x.shape[0])(x32).dtype == np.float32  # the dim is a weak int
+    np.testing.assert_allclose(ti.grad(lambda x: (x ** 2).sum() / x.shape[0])(np.ones(4)), np.full(4, 0.5))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping, Union
+from typing import Any, Callable, Iterator, Mapping, Union
 
 import numpy as np
 
@@ -119,6 +119,12 @@ class Sym:
     def __rmul__(self, o: "Dim") -> "Dim":
         return _binop("mul", o, self)
 
+    def __truediv__(self, o: Any) -> Any:
+        return ARITH_HOOK[0]("truediv", self, o) if ARITH_HOOK else NotImplemented
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return ARITH_HOOK[0]("truediv", o, self) if ARITH_HOOK else NotImplemented
+
     def __floordiv__(self, o: "Dim") -> "Dim":
         return _binop("floordiv", self, o)
 
@@ -164,7 +170,15 @@ _EVAL: dict[str, Callable[..., int]] = {
 }
 
 
+# Set by the frontend: (op, a, b) -> array value, for a dim combined with a
+# float or an array (``x.sum() / x.shape[0]``); empty when only dims are known.
+ARITH_HOOK: list[Callable[[str, Any, Any], Any]] = []
+
+
 def _binop(op: str, a: Dim, b: Dim) -> Dim:
+    if not (isinstance(a, (int, Sym)) and isinstance(b, (int, Sym))) or isinstance(a, bool) or isinstance(b, bool):
+        # a float or an array: the frontend turns the dim into a run-time value
+        return ARITH_HOOK[0](op, a, b) if ARITH_HOOK else NotImplemented
     if isinstance(a, int) and isinstance(b, int):
         return _EVAL[op](a, b)
     if op == "add" and (a == 0 or b == 0):

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..dialects.types import Dim, Sym, TensorType
+from ..dialects.types import ARITH_HOOK, Dim, Sym, TensorType
 from ..errors import ArgumentError, ShapeError
 from .dtypes import canonical_dtype, promote
 from .graph import Variable, apply
@@ -46,6 +46,8 @@ def as_variable(x: Any, what: str = "operand") -> Variable:
         return constant(float(x), "float64", weak=True)
     if isinstance(x, np.ndarray):
         return constant(x, canonical_dtype(x.dtype, what))
+    if isinstance(x, Sym):
+        return dim_value(x, what)
     if isinstance(x, (list, tuple)):
         raise ArgumentError(
             f"{what}: expected an array or a scalar, found a Python {type(x).__name__}; "
@@ -54,6 +56,28 @@ def as_variable(x: Any, what: str = "operand") -> Variable:
     raise ArgumentError(
         f"{what}: expected an array, a Variable or a Python scalar, found {type(x).__name__}"
     )
+
+
+def dim_value(d: Sym, what: str = "operand") -> Variable:
+    """A weak int64 scalar holding the free dim ``d`` (from ``.shape``) at run time,
+    so ``x.sum() / x.shape[0]`` works as in NumPy."""
+    from . import ops_elementwise as ew
+    from .variable import dim_source
+
+    if d.op == "var":
+        src = dim_source(d, what)  # the index value; its array is what tir.size reads
+        array, axis = src.owner.inputs[0], src.owner.attrs["axis"]
+        v = apply("size", [array], {"axes": (axis,), "dtype": "int64"})
+    else:
+        args = [dim_value(a, what) if isinstance(a, Sym) else constant(a, "int64") for a in d.args]
+        if d.op == "ceildiv":
+            v = ew.negative(ew.floor_divide(ew.negative(args[0]), args[1]))
+        else:
+            fn = {"add": ew.add, "sub": ew.subtract, "mul": ew.multiply, "floordiv": ew.floor_divide,
+                  "max": ew.maximum, "min": ew.minimum}[d.op]
+            v = fn(args[0], args[1])
+    v.weak = True
+    return v
 
 
 def cast(x: Variable, dtype: str) -> Variable:
@@ -126,3 +150,15 @@ def with_type(v: Variable, t: TensorType) -> Variable:
     """Give ``v`` a better-known type (free dims resolved by the frontend)."""
     v.type = t
     return v
+
+
+def _dim_arith(op: str, a: Any, b: Any) -> Variable:
+    """A free dim combined with a float or an array: computed at run time."""
+    from . import ops_elementwise as ew
+
+    fn = {"add": ew.add, "sub": ew.subtract, "mul": ew.multiply, "floordiv": ew.floor_divide,
+          "truediv": ew.divide, "max": ew.maximum, "min": ew.minimum}[op]
+    return fn(a, b)
+
+
+ARITH_HOOK.append(_dim_arith)
