@@ -14,6 +14,8 @@ from typing import Callable
 from ..dialects._bindings import ir
 from .autodiff import tir_autodiff
 from .dce import tir_dce
+from .fold import tir_fold
+from .merge import tir_merge
 
 __all__ = ["Pass", "PASSES", "PIPELINES", "pipeline_steps"]
 
@@ -30,14 +32,16 @@ PASSES: dict[str, Pass] = {
     for p in [
         Pass("tir-autodiff", tir_autodiff, "replace tir.grad/vjp/jvp markers by the derivative computation"),
         Pass("tir-dce", tir_dce, "remove tir ops whose results are unused"),
+        Pass("tir-merge", tir_merge, "merge equal tir ops and constants (common subexpression elimination)"),
+        Pass("tir-fold", tir_fold, "replace tir ops of constant operands by the constant they compute"),
     ]
 }
 
 # Ordered tir-level pipelines, by the name users choose (Theano's optimizer modes).
 # Every pipeline starts with tir-autodiff: markers have no lowering.
 PIPELINES: dict[str, list[str]] = {
-    "fast_run": ["tir-autodiff", "tir-dce"],
-    "fast_compile": ["tir-autodiff", "tir-dce"],
+    "fast_run": ["tir-autodiff", "tir-merge", "tir-fold", "tir-merge", "tir-dce"],
+    "fast_compile": ["tir-autodiff", "tir-merge", "tir-dce"],
     "none": ["tir-autodiff"],
 }
 

@@ -1,0 +1,80 @@
+"""``tir-merge``: one op for each distinct computation (common subexpression
+elimination, Theano's MergeOptimizer).
+
+Takes in and leaves: any IR. Two tir ops of one block are the same
+computation when they have the same name, the same operand values, the same
+attributes and the same result types; the later one is replaced by the
+earlier one. Ops are visited in block order and operands are looked up after
+the merges before them, so equal constants (same dense value and type) merge
+first and whole equal subgraphs then merge bottom-up in one sweep.
+
+What is never merged:
+
+* ``tir.wrt``: each one is a distinct differentiation variable (see
+  ``dialects/autodiff.py``); two ``wrt`` of one value are two variables, and
+  merging them would make one gradient see the other's uses. Of the other
+  ``autodiff`` family ops only the markers (``grad``, ``vjp``, ``jvp``) merge:
+  two markers of the same operands are the same derivative.
+* upstream ops (``func``, ``arith``, ...): left to upstream ``cse``.
+* ops of different blocks: every block has its own table, so no value is
+  reused where it does not dominate (nested regions, which tir itself does
+  not have, and isolated-from-above bodies are covered alike).
+
+tir ops are pure (they have no side effects and no non-deterministic op
+exists in the table), which is what makes this sound.
+"""
+
+from __future__ import annotations
+
+from typing import Hashable
+
+from ..dialects import OPS
+from ..dialects._bindings import ir, walk
+from ..dialects.autodiff import MARKERS
+
+__all__ = ["tir_merge", "mergeable"]
+
+
+def mergeable(name: str) -> bool:
+    """Whether two ``tir.<name>`` ops of equal operands and attributes are one."""
+    opdef = OPS.get(name)
+    if opdef is None:
+        return False
+    return opdef.family != "autodiff" or name in MARKERS
+
+
+def tir_merge(module_op: ir.Operation) -> None:
+    # blocks first: merging erases ops, which a walk list must not hold
+    blocks = [block for op in walk(module_op) for region in op.regions for block in region.blocks]
+    for block in blocks:
+        _merge_block(block)
+
+
+def _merge_block(block: ir.Block) -> None:
+    seen: dict[Hashable, ir.Operation] = {}
+    for view in list(block.operations):
+        op = view.operation
+        if not op.name.startswith("tir.") or not mergeable(op.name[4:]) or len(op.regions):
+            continue
+        key = _key(op)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = op
+            continue
+        for mine, theirs in zip(op.results, first.results):
+            mine.replace_all_uses_with(theirs)
+        op.erase()
+
+
+def _key(op: ir.Operation) -> Hashable:
+    """Identity of the computation ``op`` performs. Attributes and types are
+    uniqued by MLIR, so comparing them compares their values exactly
+    (``-0.0`` and ``0.0`` differ, one NaN payload equals itself)."""
+    attrs = op.attributes
+    named = tuple(sorted((attrs[i].name, attrs[i].attr) for i in range(len(attrs))))
+    return (
+        op.name,
+        tuple(op.operands),
+        named,
+        tuple(r.type for r in op.results),
+    )
