@@ -529,3 +529,14 @@ def test_float_floor_divide_follows_numpy_not_floor_of_quotient() -> None:
     for g, e in ((got_q, q), (got_m, m)):
         same = ((g == e) & (np.signbit(g) == np.signbit(e))) | (np.isnan(g) & np.isnan(e))
         assert same.all(), (g, e)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_division_of_the_minimum_by_minus_one_does_not_trap(dtype: str) -> None:
+    # regression: floordivsi/remsi of INT_MIN by -1 raised SIGFPE and killed the process
+    lo = np.iinfo(dtype).min
+    a = np.array([lo, lo, 7, -7, 5], dtype)
+    b = np.array([-1, 1, -1, -1, 0], dtype)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(ti.jit(ti.floor_divide)(a, b), np.floor_divide(a, b))
+        np.testing.assert_array_equal(ti.jit(ti.remainder)(a, b), np.remainder(a, b))

@@ -112,8 +112,10 @@ def _floordiv(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
         return _float_divmod(a, b)[0]
     zero, one = scalar_const(a.type, 0), scalar_const(a.type, 1)
     bz = arith.cmpi(arith.CmpIPredicate.eq, b, zero)
-    q = arith.floordivsi(a, arith.select(bz, one, b))
-    return arith.select(bz, zero, q)
+    # a // -1 is -a (wrapping for the minimum, as NumPy): the hardware divide traps on it
+    bm1 = arith.cmpi(arith.CmpIPredicate.eq, b, scalar_const(a.type, -1))
+    q = arith.floordivsi(a, arith.select(arith.ori(bz, bm1), one, b))
+    return arith.select(bz, zero, arith.select(bm1, arith.subi(zero, a), q))
 
 
 def _mod(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
@@ -124,7 +126,9 @@ def _mod(dtype: str, a: ir.Value, b: ir.Value) -> ir.Value:
     zero = scalar_const(a.type, 0)
     one = scalar_const(a.type, 1)
     bz = arith.cmpi(arith.CmpIPredicate.eq, b, zero)
-    bs = arith.select(bz, one, b)
+    # x % -1 is 0; dividing by 1 instead avoids the trap of INT_MIN % -1
+    bm1 = arith.cmpi(arith.CmpIPredicate.eq, b, scalar_const(a.type, -1))
+    bs = arith.select(arith.ori(bz, bm1), one, b)
     r = arith.remsi(a, bs)
     nonzero = arith.cmpi(arith.CmpIPredicate.ne, r, zero)
     signs_differ = arith.xori(
