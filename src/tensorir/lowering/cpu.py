@@ -125,21 +125,51 @@ def bufferize(module: ir.Module) -> None:
 
 
 def unshare_empty_tensors(module_op: ir.Operation) -> None:
-    """``tir-unshare-empty-tensors``: one ``tensor.empty`` per use.
+    """``tir-unshare-empty-tensors``: one destination per writer.
 
-    CSE merges equal ``tensor.empty`` ops, so one may end up as the
-    destination of several writers (a fill, a fusion barrier's
+    CSE merges equal ``tensor.empty`` ops and equal fills of them, so one
+    may end up as the destination of several writers (two gemms accumulating
+    into one zero-filled tensor, a fill and a fusion barrier's
     ``materialize_in_destination``...). Only one of them can then write in
-    place and bufferization fails with a read-after-write conflict; a copy
-    of the empty per use lets each writer have its own buffer, and
-    ``eliminate-empty-tensors`` still reuses the ones it can.
+    place and bufferization fails with a read-after-write conflict. A copy
+    of the (cheap) producer per use gives each writer its own buffer;
+    ``eliminate-empty-tensors`` still reuses the ones it can. Fills (a
+    ``linalg.fill`` or an input-less ``linalg.generic``) are unshared first,
+    then the empties under them.
     """
+    for op in walk(module_op, ["linalg.fill", "linalg.generic"]):
+        if op.name == "linalg.generic" and _generic_inputs(op):
+            continue
+        _one_per_use(op, inits_only=True)  # a fill read as an input is not copied
     for op in walk(module_op, ["tensor.empty"]):
-        uses = [(u.owner, u.operand_number) for u in op.results[0].uses]
-        for owner, index in uses[1:]:
-            owner_op = owner.operation if hasattr(owner, "operation") else owner
-            clone = op.clone(ir.InsertionPoint(owner_op))
-            owner_op.operands[index] = clone.results[0]
+        _one_per_use(op, inits_only=False)
+
+
+def _generic_inputs(op: ir.Operation) -> int:
+    sizes = op.attributes["operandSegmentSizes"]
+    return int(ir.DenseI32ArrayAttr(sizes)[0])
+
+
+def _is_init(owner: ir.Operation, index: int) -> bool:
+    """Whether operand ``index`` of ``owner`` is a destination it writes."""
+    if owner.name == "linalg.generic":
+        return index >= _generic_inputs(owner)
+    if owner.name == "linalg.fill":
+        return index == len(owner.operands) - 1
+    return owner.name == "bufferization.materialize_in_destination" and index == 1
+
+
+def _one_per_use(op: ir.Operation, inits_only: bool) -> None:
+    if len(op.results) != 1:
+        return
+    uses = []
+    for u in op.results[0].uses:
+        owner = u.owner.operation if hasattr(u.owner, "operation") else u.owner
+        if not inits_only or _is_init(owner, u.operand_number):
+            uses.append((owner, u.operand_number))
+    for owner, index in uses[1:]:
+        clone = op.clone(ir.InsertionPoint(owner))
+        owner.operands[index] = clone.results[0]
 
 
 def lower_to_llvm_dialect(module: ir.Module) -> None:
