@@ -27,6 +27,8 @@ __all__ = [
     "add_python_pass",
     "apply_patterns",
     "RewritePatternSet",
+    "Rewriter",
+    "add_pattern",
     "translate_to_llvm_ir",
     "walk",
     "erase_op",
@@ -57,6 +59,36 @@ def load_irdl(text: str) -> None:
     """Parse IRDL text in the current context and register its dialects."""
     module = ir.Module.parse(text)
     _irdl.load_dialects(module)
+    for op in module.body.operations:
+        if op.operation.name == "irdl.dialect":
+            _python_module_for(ir.StringAttr(op.operation.attributes["sym_name"]).value)
+
+
+# Wrapping an op in Python (``value.owner``, iterating ``block.operations``)
+# makes the bindings import ``<prefix>.<namespace>`` for the dialect's OpView
+# classes. An IRDL dialect has none, and a failed import is retried on every
+# op wrapped (~40 us each, most of a Python rewrite's time); an empty module,
+# once found, is cached, and ops stay generic ``OpView``s.
+_PY_DIALECTS = __name__ + "._irdl_python_modules"
+
+
+def _python_module_for(namespace: str) -> None:
+    import sys
+    import types
+
+    name = f"{_PY_DIALECTS}.{namespace}"
+    if name in sys.modules:
+        return
+    sys.modules.setdefault(_PY_DIALECTS, types.ModuleType(_PY_DIALECTS))
+    sys.modules[name] = types.ModuleType(name)
+    if _PY_DIALECTS not in _mlir_globals().dialect_search_modules:
+        _mlir_globals().append_dialect_search_prefix(_PY_DIALECTS)
+
+
+def _mlir_globals():  # type: ignore[no-untyped-def]
+    from mlir._mlir_libs import _mlir
+
+    return _mlir.globals
 
 
 def add_python_pass(
@@ -95,9 +127,75 @@ def take_pass_error() -> BaseException | None:
     return err
 
 
-def apply_patterns(op: ir.Operation, patterns: RewritePatternSet) -> None:
-    """Apply a pattern set greedily (with folding) to ``op`` and its regions."""
-    _rewrite.apply_patterns_and_fold_greedily(op, patterns.freeze())
+def apply_patterns(
+    op: ir.Operation,
+    patterns: RewritePatternSet,
+    *,
+    fold: bool = True,
+    max_sweeps: int | None = None,
+) -> None:
+    """Apply a pattern set greedily to ``op`` and its regions.
+
+    ``fold=False`` leaves ops of other dialects alone: no folding, no constant
+    CSE, no region simplification, only the patterns. The driver sweeps the
+    IR until no pattern applies; ``max_sweeps`` bounds the sweeps (MLIR's
+    default is 10), and not reaching a fixed point within them raises
+    ``RuntimeError("pattern application failed to converge")``.
+    """
+    config = _rewrite.GreedyRewriteConfig()
+    if not fold:
+        config.enable_folding = False
+        config.enable_constant_cse = False
+        config.region_simplification_level = _rewrite.GreedySimplifyRegionLevel.DISABLED
+    if max_sweeps is not None:
+        config.max_iterations = max_sweeps
+    _rewrite.apply_patterns_and_fold_greedily(op, patterns.freeze(), config)
+
+
+class Rewriter:
+    """What a Python pattern may do to the IR (wraps MLIR's ``PatternRewriter``).
+
+    Build replacement ops inside ``with rewriter.insertion_point:`` (just
+    before the matched op); report every replacement and erasure through
+    :meth:`replace` and :meth:`erase` so the greedy driver revisits the
+    users. Ops created from Python are not announced to the driver: it sees
+    them on its next sweep.
+    """
+
+    __slots__ = ("_rewriter",)
+
+    def __init__(self, rewriter: _rewrite.PatternRewriter):
+        self._rewriter = rewriter
+
+    @property
+    def insertion_point(self) -> ir.InsertionPoint:
+        return self._rewriter.ip
+
+    def replace(self, op: ir.Operation, values: list[ir.Value]) -> None:
+        self._rewriter.replace_op(op, values)
+
+    def erase(self, op: ir.Operation) -> None:
+        self._rewriter.erase_op(op)
+
+
+def add_pattern(
+    patterns: RewritePatternSet,
+    root: str,
+    rewrite: Callable[[ir.Operation, Rewriter], bool],
+    benefit: int = 1,
+) -> None:
+    """Add a Python pattern on ops named ``root`` (any registered name, IRDL ones too).
+
+    ``rewrite(op, rewriter)`` returns True when it changed the IR. (The
+    bindings' own callback convention is inverted: a falsy return means the
+    pattern matched; this wrapper hides that.) Exceptions propagate out of
+    :func:`apply_patterns`.
+    """
+
+    def callback(op: ir.OpView, rewriter: _rewrite.PatternRewriter) -> bool:
+        return not rewrite(op.operation, Rewriter(rewriter))
+
+    patterns.add(root, callback, benefit=benefit)
 
 
 def walk(op: ir.Operation, names: Iterable[str] | None = None) -> list[ir.Operation]:

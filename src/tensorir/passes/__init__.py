@@ -16,6 +16,7 @@ from .autodiff import tir_autodiff
 from .dce import tir_dce
 from .fold import tir_fold
 from .merge import tir_merge
+from .simplify import tir_simplify
 
 __all__ = ["Pass", "PASSES", "PIPELINES", "pipeline_steps"]
 
@@ -32,6 +33,7 @@ PASSES: dict[str, Pass] = {
     for p in [
         Pass("tir-autodiff", tir_autodiff, "replace tir.grad/vjp/jvp markers by the derivative computation"),
         Pass("tir-dce", tir_dce, "remove tir ops whose results are unused"),
+        Pass("tir-simplify", tir_simplify, "algebraic identities: x * 1, -(-x), x ** 2, transpose of transpose, sums of broadcasts, ..."),
         Pass("tir-merge", tir_merge, "merge equal tir ops and constants (common subexpression elimination)"),
         Pass("tir-fold", tir_fold, "replace tir ops of constant operands by the constant they compute"),
     ]
