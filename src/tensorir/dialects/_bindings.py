@@ -37,10 +37,9 @@ __all__ = [
 PassManager = passmanager.PassManager
 RewritePatternSet = _rewrite.RewritePatternSet
 
-try:  # the error class raised by parse/verify/run failures
-    from mlir._mlir_libs._site_initialize import MLIRError  # type: ignore
-except ImportError:  # pragma: no cover - layout of older wheels
-    MLIRError = Exception  # type: ignore[misc,assignment]
+# The error class raised by parse/verify/run failures (defined inside the
+# bindings' site initialisation, exposed as ir.MLIRError).
+MLIRError: type[Exception] = getattr(ir, "MLIRError", Exception)
 
 _PKG_DIR = list(mlir.__path__)[0]
 

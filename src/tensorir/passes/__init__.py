@@ -42,7 +42,7 @@ PASSES: dict[str, Pass] = {
 # Ordered tir-level pipelines, by the name users choose (Theano's optimizer modes).
 # Every pipeline starts with tir-autodiff: markers have no lowering.
 PIPELINES: dict[str, list[str]] = {
-    "fast_run": ["tir-autodiff", "tir-merge", "tir-fold", "tir-merge", "tir-dce"],
+    "fast_run": ["tir-autodiff", "tir-merge", "tir-fold", "tir-simplify", "tir-merge", "tir-dce"],
     "fast_compile": ["tir-autodiff", "tir-merge", "tir-dce"],
     "none": ["tir-autodiff"],
 }
