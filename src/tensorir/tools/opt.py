@@ -36,6 +36,7 @@ from . import catalog
 from .check import check_tir_types
 from .diagnostics import SOURCE_NAME, OptError, UsageError, format_diagnostics
 from .importer import import_function
+from ..passes.rewrite import recording
 from .pipeline import PassFailure, Printing, Step, build, parse_pipeline, step_from_flag
 
 __all__ = ["main", "EMIT_STAGES"]
@@ -53,6 +54,7 @@ _VALUE_OPTIONS = {"pass-pipeline", "print-ir-before", "print-ir-after", "emit", 
 _FLAG_OPTIONS = {
     "help",
     "list-passes",
+    "trace-rewrites",
     "print-ir-after-all",
     "print-ir-before-all",
     "mlir-timing",
@@ -122,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
         "--split-input-file", action="store_true", help=f"process each part between '{SPLIT_MARKER}' lines alone"
     )
     p.add_argument("--mlir-timing", action="store_true", help="time each pass (report on stderr)")
+    p.add_argument(
+        "--trace-rewrites", action="store_true", help="print which rewrite rule fired on which op (stderr)"
+    )
     p.add_argument("--mlir-print-op-generic", action="store_true", help="print every op in generic form")
     p.add_argument("--mlir-print-debuginfo", action="store_true", help="print locations (loc(...))")
     p.add_argument("--import", dest="import_", metavar="MODULE:FUNCTION", help="trace this Python function")
@@ -191,12 +196,18 @@ def _run(argv: list[str]) -> int:
     failed = False
     for source in sources(args):
         try:
-            outputs.append(process(source, steps, printing, args.mlir_timing, args.emit))
+            with recording() as fired:
+                outputs.append(process(source, steps, printing, args.mlir_timing, args.emit))
         except UsageError:
             raise
         except OptError as exc:  # with --split-input-file, the other chunks still run
             _report(str(exc))
             failed = True
+            continue
+        if args.trace_rewrites:
+            for entry in fired:
+                sys.stderr.write(f"rewrite: {entry}\n")
+            sys.stderr.write(f"rewrite: {len(fired)} rewrite(s) in {source.name}\n")
     _write(args.output, "// -----\n".join(outputs))
     return 1 if failed else 0
 
