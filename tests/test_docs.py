@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "tensorir",
     "tensorir.jit",
+    "tensorir.config",
     "tensorir.frontend.autodiff",
     "tensorir.frontend.nn",
     "tensorir.frontend.ops_elementwise",

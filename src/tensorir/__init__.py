@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from . import errors
+from .config import config
 from .errors import (
     ArgumentError,
     CompileError,
@@ -42,6 +43,7 @@ __version__ = "0.1.0"
 __all__ = [
     "jit",
     "JitFunction",
+    "config",
     "grad",
     "value_and_grad",
     "vjp",

@@ -41,13 +41,15 @@ class JitFunction:
         *,
         static_argnums: Sequence[int] = (),
         check_finite: bool = False,
-        pipeline: str = "fast_run",
+        pipeline: str | None = None,
     ):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = tuple(sorted(static_argnums))
         self.check_finite = check_finite
-        self.pipeline = pipeline
+        if pipeline is not None:
+            _check_pipeline(pipeline)
+        self._pipeline = pipeline
         self._cache: dict[Any, Executable] = {}
         # Plain calls with only NumPy arrays: (type, dtype, dims that are 1) per argument.
         self._fast: dict[Any, Executable] = {}
@@ -169,6 +171,13 @@ class JitFunction:
         _, _, specs, in_tree = self._specs(dynamic, static)
         return lower(trace(self.fun, self.__name__, in_tree, specs, static), self.pipeline)
 
+    @property
+    def pipeline(self) -> str:
+        """The tir pipeline: the ``pipeline=`` given to jit, else ``ti.config.optimizer``."""
+        from .config import config
+
+        return self._pipeline if self._pipeline is not None else config.optimizer
+
     def clear_cache(self) -> None:
         self._cache.clear()
         self._fast.clear()
@@ -176,6 +185,13 @@ class JitFunction:
 
 
 _LEAF = ("leaf",)
+
+
+def _check_pipeline(name: str) -> None:
+    from .passes import PIPELINES
+
+    if name not in PIPELINES:
+        raise ArgumentError(f"jit: pipeline must be one of {', '.join(PIPELINES)}, found {name!r}")
 
 
 def _tree_key(tree: Any, leaves: list[Any]) -> Any:
@@ -226,13 +242,15 @@ def jit(
     *,
     static_argnums: int | Sequence[int] = (),
     check_finite: bool = False,
-    pipeline: str = "fast_run",
+    pipeline: str | None = None,
 ) -> Any:
     """Compile ``fun`` for the CPU, tracing once per argument signature.
 
     ``static_argnums`` names arguments passed as Python values to the trace
     (they must be hashable; each new value compiles anew). ``check_finite``
     makes every call reject NaN/inf inputs with :class:`NonFiniteError`.
+    ``pipeline`` names the tir optimisation pipeline (``fast_run``,
+    ``fast_compile``, ``none``); by default ``ti.config.optimizer``.
     The number of compilations so far is ``f.compile_count``.
     """
     if isinstance(static_argnums, int):

@@ -1,0 +1,52 @@
+"""Global settings, in Theano's style: ``ti.config.optimizer = "fast_compile"``
+or ``TENSORIR_FLAGS="optimizer=fast_compile"`` in the environment.
+
+* ``optimizer``: the tir pipeline a ``jit`` without an explicit ``pipeline=``
+  uses (``fast_run``: every optimisation; ``fast_compile``: merge and dce;
+  ``none``: only what lowering needs). Read when a function is compiled, so
+  changing it affects later compilations, not compiled code.
+
+>>> import tensorir as ti
+>>> ti.config.optimizer
+'fast_run'
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .errors import ArgumentError
+
+__all__ = ["Config", "config"]
+
+
+class Config:
+    """The settings; assigning an unknown name or value raises ArgumentError."""
+
+    _DEFAULTS = {"optimizer": "fast_run"}
+
+    def __init__(self, flags: str = "") -> None:
+        for name, value in self._DEFAULTS.items():
+            object.__setattr__(self, name, value)
+        for item in filter(None, (part.strip() for part in flags.split(","))):
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ArgumentError(f"TENSORIR_FLAGS: expected name=value, found {item!r} (e.g. optimizer=fast_compile)")
+            setattr(self, name.strip(), value.strip())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._DEFAULTS:
+            raise ArgumentError(f"tensorir has no setting {name!r}; settings: {', '.join(sorted(self._DEFAULTS))}")
+        if name == "optimizer":
+            from .passes import PIPELINES
+
+            if value not in PIPELINES:
+                raise ArgumentError(f"optimizer must be one of {', '.join(PIPELINES)}, found {value!r}")
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        return "Config(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self._DEFAULTS) + ")"
+
+
+config = Config(os.environ.get("TENSORIR_FLAGS", ""))
