@@ -17,8 +17,9 @@ from .dce import tir_dce
 from .fold import tir_fold
 from .merge import tir_merge
 from .simplify import tir_simplify
+from .stabilize import tir_stabilize
 
-__all__ = ["Pass", "PASSES", "PIPELINES", "pipeline_steps"]
+__all__ = ["Pass", "PASSES", "PIPELINES", "BEFORE_AUTODIFF", "pipeline_steps"]
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,20 @@ PASSES: dict[str, Pass] = {
         Pass("tir-dce", tir_dce, "remove tir ops whose results are unused"),
         Pass("tir-simplify", tir_simplify, "algebraic identities: x * 1, -(-x), x ** 2, transpose of transpose, sums of broadcasts, ..."),
         Pass("tir-merge", tir_merge, "merge equal tir ops and constants (common subexpression elimination)"),
+        Pass("tir-stabilize", tir_stabilize, "numerically stable forms: log(1 + x) -> log1p(x), log(sum(exp(x))) -> logsumexp(x), ..."),
         Pass("tir-fold", tir_fold, "replace tir ops of constant operands by the constant they compute"),
     ]
 }
 
 # Ordered tir-level pipelines, by the name users choose (Theano's optimizer modes).
-# Every pipeline starts with tir-autodiff: markers have no lowering.
+# Every pipeline runs tir-autodiff (markers have no lowering); only passes of
+# BEFORE_AUTODIFF may run before it. fast_run stabilizes before autodiff (so the
+# stable ops' own gradient rules are used) and again after simplify (so the
+# backward pass's forms are stabilized too).
+BEFORE_AUTODIFF = frozenset({"tir-stabilize"})
 PIPELINES: dict[str, list[str]] = {
-    "fast_run": ["tir-autodiff", "tir-merge", "tir-fold", "tir-simplify", "tir-merge", "tir-dce"],
+    "fast_run": ["tir-stabilize", "tir-autodiff", "tir-merge", "tir-fold", "tir-simplify", "tir-stabilize",
+                 "tir-merge", "tir-dce"],
     "fast_compile": ["tir-autodiff", "tir-merge", "tir-dce"],
     "none": ["tir-autodiff"],
 }

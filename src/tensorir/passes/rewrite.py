@@ -223,6 +223,10 @@ def _erase_dead(values: list[ir.Value], rewriter: Rewriter) -> None:
         op = producer(work.pop())
         if op is None or any(_used(r) for r in op.results):
             continue
+        # a value can be pending twice (``c`` of ``c / (c + x)``): drop the
+        # other copies of op's results, which would outlive the erased op
+        results = list(op.results)
+        work = [v for v in work if not any(v == r for r in results)]
         work.extend(op.operands)
         rewriter.erase(op)
 
