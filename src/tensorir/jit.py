@@ -132,7 +132,10 @@ class JitFunction:
             pass  # no signature to check (a builtin)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs:
+        fast_key = tree_key = None
+        if kwargs:
+            traced = _traced(args, kwargs)
+        else:
             try:
                 fast_key = tuple([(type(a), a.dtype, tuple([d == 1 for d in a.shape])) for a in args])
             except AttributeError:
@@ -148,19 +151,17 @@ class JitFunction:
             if exe is not None:
                 outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in leaves])
                 return unflatten(exe.out_tree, outs)
-        if _traced(args, kwargs):
+            traced = any(isinstance(leaf, Variable) for leaf in leaves)
+        if traced:
             return self.fun(*args, **kwargs)  # inside another trace: inline
         dynamic, static = self._split(args, kwargs)
         key, arrays, specs, in_tree = self._specs(dynamic, static)
         exe = self._executable(key, specs, in_tree, static)
         if not kwargs and not static:
-            if all(type(a) is np.ndarray and a.dtype.isnative for a in args):
-                self._fast[tuple((type(a), a.dtype, tuple(d == 1 for d in a.shape)) for a in args)] = exe
-            else:
-                leaves, tree = flatten(args)
-                tree_key = _tree_key(tree, leaves)
-                if tree_key is not None and all(a.dtype.isnative for a in leaves):
-                    self._fast_tree[tree_key] = exe
+            if fast_key is not None and all(type(a) is np.ndarray and a.dtype.isnative for a in args):
+                self._fast[fast_key] = exe
+            elif tree_key is not None and all(a.dtype.isnative for a in leaves):
+                self._fast_tree[tree_key] = exe
         arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
         outs = exe.run(arrays)
         return unflatten(exe.out_tree, outs)
