@@ -8,6 +8,8 @@ checks that no op lacks one.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import autodiff, elementwise, linalg, nn, reduce, shape
 from ._bindings import ir
 from .optable import OpDef, create, from_mlir_type, load_into, op_attrs, to_mlir_type
@@ -20,6 +22,7 @@ __all__ = [
     "create",
     "op_attrs",
     "opdef_of",
+    "gather_rules",
     "to_mlir_type",
     "from_mlir_type",
     "TensorType",
@@ -42,6 +45,18 @@ def _build_table(*families: list[OpDef]) -> dict[str, OpDef]:
 OPS: dict[str, OpDef] = _build_table(
     elementwise.OPS, reduce.OPS, linalg.OPS, nn.OPS, shape.OPS, autodiff.OPS
 )
+
+
+def gather_rules(kind: str, *tables: dict[str, Any]) -> dict[str, Any]:
+    """One table of per-op rules (lowering, VJP, ...) from the per-family ones;
+    an op with a rule in two families is an error."""
+    out: dict[str, Any] = {}
+    for table in tables:
+        for name, rule in table.items():
+            if name in out:
+                raise ValueError(f"two {kind} rules for tir.{name}")
+            out[name] = rule
+    return out
 
 
 def new_context() -> ir.Context:

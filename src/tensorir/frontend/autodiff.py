@@ -183,8 +183,16 @@ class Transformed:
 # Reverse mode
 
 
-def _gradients(cost: Variable, marked: list[tuple[Any, list[Variable]]]) -> list[Any]:
-    return [unflatten(tree, [apply("grad", [cost, p]) for p in leaves]) for tree, leaves in marked]
+def _cost_and_gradients(
+    fun: Callable[..., Any], args: Sequence[Any], argnums: int | Sequence[int], has_aux: bool, api: str
+) -> tuple[Variable, Any, Any]:
+    """Trace ``fun`` on ``args`` with ``argnums`` marked: (scalar cost, gradients, aux)."""
+    nums = _argnums(fun, argnums, len(args), api)
+    args2, marked = _perturb_args(fun, args, nums, api)
+    value, aux = _split_aux(fun(*args2), has_aux, fun, api)
+    cost = _scalar_cost(value, fun, api)
+    grads = [unflatten(tree, [apply("grad", [cost, p]) for p in leaves]) for tree, leaves in marked]
+    return cost, _one_or_tuple(argnums, grads), aux
 
 
 def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Transformed:
@@ -197,11 +205,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, ha
     """
 
     def build(*args: Any) -> Any:
-        nums = _argnums(fun, argnums, len(args), "value_and_grad")
-        args2, marked = _perturb_args(fun, args, nums, "value_and_grad")
-        value, aux = _split_aux(fun(*args2), has_aux, fun, "value_and_grad")
-        cost = _scalar_cost(value, fun, "value_and_grad")
-        grads = _one_or_tuple(argnums, _gradients(cost, marked))
+        cost, grads, aux = _cost_and_gradients(fun, args, argnums, has_aux, "value_and_grad")
         return ((cost, aux), grads) if has_aux else (cost, grads)
 
     return Transformed(fun, build, "value_and_grad")
@@ -225,11 +229,7 @@ def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: boo
     """
 
     def build(*args: Any) -> Any:
-        nums = _argnums(fun, argnums, len(args), "grad")
-        args2, marked = _perturb_args(fun, args, nums, "grad")
-        value, aux = _split_aux(fun(*args2), has_aux, fun, "grad")
-        cost = _scalar_cost(value, fun, "grad")
-        grads = _one_or_tuple(argnums, _gradients(cost, marked))
+        _, grads, aux = _cost_and_gradients(fun, args, argnums, has_aux, "grad")
         return (grads, aux) if has_aux else grads
 
     return Transformed(fun, build, "grad")

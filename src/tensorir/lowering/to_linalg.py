@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..dialects import OPS
+from ..dialects import OPS, gather_rules
 from ..dialects._bindings import ir, walk
 from ..errors import CompileError
 from . import elementwise, linalg, nn, reduce, shape
@@ -20,17 +20,9 @@ __all__ = ["RULES", "tir_to_linalg"]
 Rule = Callable[[ir.Operation], list[ir.Value]]
 
 
-def _gather(*tables: dict[str, Rule]) -> dict[str, Rule]:
-    out: dict[str, Rule] = {}
-    for t in tables:
-        for k, v in t.items():
-            if k in out:
-                raise ValueError(f"two lowering rules for tir.{k}")
-            out[k] = v
-    return out
-
-
-RULES: dict[str, Rule] = _gather(elementwise.RULES, reduce.RULES, linalg.RULES, nn.RULES, shape.RULES)
+RULES: dict[str, Rule] = gather_rules(
+    "lowering", elementwise.RULES, reduce.RULES, linalg.RULES, nn.RULES, shape.RULES
+)
 
 
 def tir_to_linalg(module_op: ir.Operation) -> None:

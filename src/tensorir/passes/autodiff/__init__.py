@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ...dialects import OPS, op_attrs
+from ...dialects import OPS, gather_rules, op_attrs
 from ...dialects._bindings import ir, walk
 from ...errors import IRError
 from . import elementwise, linalg, nn, reduce, shape
@@ -39,18 +39,8 @@ __all__ = ["tir_autodiff", "VJP", "JVP"]
 Rule = Callable[..., Any]
 
 
-def _gather(kind: str, *tables: dict[str, Rule]) -> dict[str, Rule]:
-    out: dict[str, Rule] = {}
-    for table in tables:
-        for name, rule in table.items():
-            if name in out:
-                raise ValueError(f"two {kind} rules for tir.{name}")
-            out[name] = rule
-    return out
-
-
-VJP: dict[str, Rule] = _gather("VJP", elementwise.VJP, reduce.VJP, linalg.VJP, nn.VJP, shape.VJP)
-JVP: dict[str, Rule] = _gather("JVP", elementwise.JVP, reduce.JVP, linalg.JVP, nn.JVP, shape.JVP)
+VJP: dict[str, Rule] = gather_rules("VJP", elementwise.VJP, reduce.VJP, linalg.VJP, nn.VJP, shape.VJP)
+JVP: dict[str, Rule] = gather_rules("JVP", elementwise.JVP, reduce.JVP, linalg.JVP, nn.JVP, shape.JVP)
 
 REVERSE = ("tir.grad", "tir.vjp")
 FORWARD = ("tir.jvp",)
@@ -164,18 +154,12 @@ def _reverse(block: ir.Block, first: ir.Operation) -> None:
                 for v, need, x, ct in zip(o.operands, site.needs, site.inputs, cts):
                     if ct is not None and need:
                         adjoints.setdefault(v, []).append(fit(ct, x, batch))
-        results = {}
-        for o in group:
-            p = o.operands[1]
-            if p in adjoints:
-                results[id(o)] = total(p)
-    for o in group:
-        value = results.get(id(o))
-        if value is None:
+        results = [total(o.operands[1]) for o in group]
+    for o, value in zip(group, results):
+        if value is None:  # p does not reach y: zeros, made where p is sure to be defined
             with ir.InsertionPoint(o), o.location:
                 p = E(o.operands[1])
-                b = dims(E(seed), range(E(seed).rank - E(y).rank)) if seed is not None else []
-                value = zeros(b + dims(p), p.dtype)
+                value = zeros(batch + dims(p), p.dtype)
         _replace(o, value)
 
 
@@ -194,8 +178,6 @@ def _forward(block: ir.Block, first: ir.Operation) -> None:
         if o.name == "tir.jvp" and o.operands[1] == p and o.operands[2] == t
         and (o.operands[0] in early or isinstance(o.operands[0].owner, ir.Block))
     ]
-    if first not in group:
-        group.insert(0, first)
     path, _ = _on_path(ops, [p], [o.operands[0] for o in group])
     tangents: dict[Any, E] = {p: E(t)}
     with ir.InsertionPoint(first):

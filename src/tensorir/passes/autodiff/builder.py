@@ -20,7 +20,7 @@ import numpy as np
 from ...dialects import OPS, create
 from ...dialects._bindings import ir
 from ...dialects.optable import element_dtype
-from ...dialects.types import Sym, TensorType
+from ...dialects.types import TensorType
 
 __all__ = ["E", "Dims", "const", "op", "dims", "full", "zeros", "fit", "unbroadcast", "add_all", "broadcast_to", "reshape", "dim"]
 
@@ -220,19 +220,14 @@ def fit(v: E, target: E, batch: Sequence[DimValue] = ()) -> E:
     ):
         v = unbroadcast(v, target, nb)
         body = v.shape[nb:]
-    want = list(batch) + dims(target)
+    static = tuple(d if isinstance(d, int) else None for d in batch) + tuple(target.shape)
     if len(body) < target.rank or any(
         a == 1 and b != 1 for a, b in zip(body, target.shape[target.rank - len(body):])
     ):
-        v = broadcast_to(v, want)
-    static = tuple(d if isinstance(d, int) else None for d in want)
+        v = broadcast_to(v, list(batch) + dims(target))
     if v.shape != static:
-        v = reshape(v, want)
+        v = reshape(v, list(batch) + dims(target))
     return v
-
-
-def fresh_type(dtype: str, shape: Sequence[int | None]) -> TensorType:
-    return TensorType(dtype, tuple(Sym.fresh() if d is None else d for d in shape))
 
 
 class Site:
