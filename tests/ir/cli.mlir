@@ -9,7 +9,7 @@
 // LIST: --tir-to-linalg {{ *}}lower every tir op to linalg
 // LIST: --tir-linalg-to-blas
 // LIST: pipelines
-// LIST: fast_run {{ *}}tir-stabilize, tir-autodiff, {{.*}}tir-dce
+// LIST: fast_run {{ *}}tir-stabilize, tir-merge, tir-autodiff, {{.*}}tir-dce
 // LIST: none {{ *}}tir-autodiff
 
 // Passes as flags run in command-line order; upstream passes by their MLIR name.

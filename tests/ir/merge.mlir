@@ -1,5 +1,6 @@
 // RUN: tensorir-opt %s --tir-merge | FileCheck %s
 // RUN: tensorir-opt %s --tir-merge --tir-dce | FileCheck %s --check-prefix=DCE
+// RUN: tensorir-opt %s --tir-merge --tir-autodiff --tir-merge --tir-dce | FileCheck %s --check-prefix=AD
 
 // Equal ops of equal operands are one; the later one's uses take the earlier.
 // CHECK-LABEL: func.func @repeated_op
@@ -94,6 +95,52 @@ func.func @wrt_and_markers(%arg0: tensor<3xf64>) -> (tensor<3xf64>, tensor<3xf64
   %g2 = "tir.grad"(%s, %p) : (tensor<f64>, tensor<3xf64>) -> tensor<3xf64>
   %g3 = "tir.grad"(%s, %q) : (tensor<f64>, tensor<3xf64>) -> tensor<3xf64>
   return %g1, %g2, %g3 : tensor<3xf64>, tensor<3xf64>, tensor<3xf64>
+}
+
+// Before tir-autodiff (fast_run and fast_compile merge first): inside the
+// wrt..grad region sin(p) written twice is one op, so a * b is a * a; exp(w)
+// does not depend on p and merges with the same op after the marker; sin(x)
+// is not sin(p) and stays apart.
+// CHECK-LABEL: func.func @forward_twice_in_grad
+// CHECK: %[[P:[0-9]+]] = "tir.wrt"(%arg0)
+// CHECK-NEXT: %[[E:[0-9]+]] = "tir.exp"(%arg1)
+// CHECK-NEXT: %[[S:[0-9]+]] = "tir.sin"(%[[P]])
+// CHECK-NEXT: %[[A:[0-9]+]] = "tir.mul"(%[[S]], %[[E]])
+// CHECK-NEXT: %[[M:[0-9]+]] = "tir.mul"(%[[A]], %[[A]])
+// CHECK-NEXT: %[[L:[0-9]+]] = "tir.sum"(%[[M]])
+// CHECK-NEXT: %[[G:[0-9]+]] = "tir.grad"(%[[L]], %[[P]])
+// CHECK-NEXT: %[[SX:[0-9]+]] = "tir.sin"(%arg0)
+// CHECK-NEXT: %[[Q:[0-9]+]] = "tir.mul"(%[[SX]], %[[E]])
+// CHECK-NEXT: return %[[G]], %[[Q]]
+// The gradient 2 sin(x) e^2 cos(x) is then built once: the two cotangent
+// terms of a * a are summed at a, and one chain goes back through exp(w) and
+// one cos; the merge after autodiff joins sin(x) with the forward's sin(p).
+// AD-LABEL: func.func @forward_twice_in_grad
+// AD-SAME: (%[[X:[a-z0-9]+]]: tensor<?xf64>, %[[W:[a-z0-9]+]]: tensor<?xf64>)
+// AD: %[[E:[0-9]+]] = "tir.exp"(%[[W]])
+// AD-NEXT: %[[S:[0-9]+]] = "tir.sin"(%[[X]])
+// AD-NEXT: %[[A:[0-9]+]] = "tir.mul"(%[[S]], %[[E]])
+// AD-NEXT: "tir.mul"(%[[A]], %[[A]])
+// AD: %[[CA:[0-9]+]] = "tir.mul_nonan"(%{{[0-9]+}}, %[[A]])
+// AD-NEXT: %[[CT:[0-9]+]] = "tir.add"(%[[CA]], %[[CA]])
+// AD-NEXT: %[[CS:[0-9]+]] = "tir.mul_nonan"(%[[CT]], %[[E]])
+// AD-NEXT: %[[C:[0-9]+]] = "tir.cos"(%[[X]])
+// AD-NEXT: %[[GX:[0-9]+]] = "tir.mul_nonan"(%[[CS]], %[[C]])
+// AD-NEXT: return %[[GX]], %[[A]]
+func.func @forward_twice_in_grad(%arg0: tensor<?xf64>, %arg1: tensor<?xf64>) -> (tensor<?xf64>, tensor<?xf64>) {
+  %p = "tir.wrt"(%arg0) : (tensor<?xf64>) -> tensor<?xf64>
+  %e1 = "tir.exp"(%arg1) : (tensor<?xf64>) -> tensor<?xf64>
+  %s1 = "tir.sin"(%p) : (tensor<?xf64>) -> tensor<?xf64>
+  %a = "tir.mul"(%s1, %e1) : (tensor<?xf64>, tensor<?xf64>) -> tensor<?xf64>
+  %s2 = "tir.sin"(%p) : (tensor<?xf64>) -> tensor<?xf64>
+  %b = "tir.mul"(%s2, %e1) : (tensor<?xf64>, tensor<?xf64>) -> tensor<?xf64>
+  %m = "tir.mul"(%a, %b) : (tensor<?xf64>, tensor<?xf64>) -> tensor<?xf64>
+  %l = "tir.sum"(%m) {axes = array<i64: 0>, keepdims = false} : (tensor<?xf64>) -> tensor<f64>
+  %g = "tir.grad"(%l, %p) : (tensor<f64>, tensor<?xf64>) -> tensor<?xf64>
+  %e2 = "tir.exp"(%arg1) : (tensor<?xf64>) -> tensor<?xf64>
+  %s3 = "tir.sin"(%arg0) : (tensor<?xf64>) -> tensor<?xf64>
+  %q = "tir.mul"(%s3, %e2) : (tensor<?xf64>, tensor<?xf64>) -> tensor<?xf64>
+  return %g, %q : tensor<?xf64>, tensor<?xf64>
 }
 
 // Both results of a multi-result op are taken over; upstream ops are left

@@ -43,14 +43,18 @@ PASSES: dict[str, Pass] = {
 
 # Ordered tir-level pipelines, by the name users choose (Theano's optimizer modes).
 # Every pipeline runs tir-autodiff (markers have no lowering); only passes of
-# BEFORE_AUTODIFF may run before it. fast_run stabilizes before autodiff (so the
-# stable ops' own gradient rules are used) and again after simplify (so the
-# backward pass's forms are stabilized too).
-BEFORE_AUTODIFF = frozenset({"tir-stabilize"})
+# BEFORE_AUTODIFF may run before it, passes that keep the markers' meaning:
+# tir-stabilize (so the stable ops' own gradient rules are used) and tir-merge
+# (a forward computation written twice becomes one before differentiation, so
+# its backward ops are built once; merge never joins two tir.wrt, see merge.py).
+# Merge runs again after autodiff, whose sweeps make their own duplicates, and
+# fast_run stabilizes again after simplify (so the backward pass's forms are
+# stabilized too).
+BEFORE_AUTODIFF = frozenset({"tir-stabilize", "tir-merge"})
 PIPELINES: dict[str, list[str]] = {
-    "fast_run": ["tir-stabilize", "tir-autodiff", "tir-merge", "tir-fold", "tir-simplify", "tir-stabilize",
-                 "tir-merge", "tir-dce"],
-    "fast_compile": ["tir-autodiff", "tir-merge", "tir-dce"],
+    "fast_run": ["tir-stabilize", "tir-merge", "tir-autodiff", "tir-merge", "tir-fold", "tir-simplify",
+                 "tir-stabilize", "tir-merge", "tir-dce"],
+    "fast_compile": ["tir-merge", "tir-autodiff", "tir-merge", "tir-dce"],
     "none": ["tir-autodiff"],
 }
 

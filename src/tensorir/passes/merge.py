@@ -22,6 +22,25 @@ What is never merged:
 
 tir ops are pure (they have no side effects and no non-deterministic op
 exists in the table), which is what makes this sound.
+
+The standard pipelines run it before ``tir-autodiff``, so a forward
+computation written twice is differentiated once, and again after it, for
+the duplicates the sweeps build themselves. Before autodiff it keeps the
+markers' meaning:
+
+* merged ops have equal operands, so they read exactly the same ``tir.wrt``
+  values: a value on a path from a ``wrt`` stays on one, a value off every
+  path stays off (an op between a ``wrt`` and its marker that does not read
+  the ``wrt`` may merge with the same op outside: to the derivative both are
+  constants). Every value computes the same function of the block arguments
+  and the ``wrt`` values as before, and a marker's derivative depends on
+  those functions alone; the uses of a merged value get their cotangents
+  summed (reverse mode) or share its tangent (forward mode).
+* a later op gives way to an earlier one of the same block, so what
+  ``tir-autodiff`` relies on holds: every marker's operands are still
+  defined before it, the inner marker of a nested derivative stays before
+  the outer one that reads it, and the markers that share one sweep (same
+  value and seed, or same ``wrt`` and tangent) can only become more.
 """
 
 from __future__ import annotations
