@@ -18,7 +18,9 @@ faster than NumPy. Rows:
   (``mlp_rows.py``); then the autodiff cost, ``value_and_grad / forward``,
   per backend (reverse mode should cost about 3x the forward pass);
 * ``compile``: seconds from the first call of a fresh ``jit`` to its result;
-* ``overhead``: microseconds per call on a 16-element input.
+* ``overhead``: microseconds per call on a 16-element input;
+* ``peak memory``: MiB one call needs beyond its inputs, with and without
+  buffer reuse (``memory.py``; Linux).
 
 The PyTensor and JAX columns appear when those are installed
 (``pip install -e ".[bench]"``). JAX is given arrays already on its device;
@@ -41,6 +43,7 @@ from typing import Any, Callable
 import numpy as np
 
 import tensorir as ti
+from memory import rows as memory_rows
 from mlp_rows import PYTENSOR_FUNCTIONS, autodiff_cost_line, mlp_rows
 
 # Without a system BLAS, PyTensor warns once and runs Dot22 through NumPy;
@@ -205,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     n_calls = 200 if opts.quick else 20_000
     print(f"{'per-call overhead (16 elements)':{W}s} {call_overhead(repeat, n_calls):10.2f} us")
     print(autodiff_cost_line(cost))
+    if sys.platform.startswith("linux"):
+        for line in memory_rows(opts.quick):
+            print(line)
     note = pytensor_note()
     if note:
         print(note)

@@ -26,7 +26,7 @@ def test_benchmark_quick_run_prints_every_row() -> None:
     for row in ("fused exp(a+b)*b-tanh(a)", "row_sum sum(x, axis=1)", "matmul", "GFLOP/s",
                 "mlp value_and_grad 32-16-16-10, batch 8, f32",
                 "mlp forward only 32-16-16-10, batch 8, f32",
-                "compile latency", "per-call overhead", "ratio = NumPy time / time"):
+                "compile latency", "per-call overhead", "peak memory (MiB) chain", "ratio = NumPy time / time"):
         assert row in out, f"missing row {row!r} in:\n{out}"
     # each mlp row has a NumPy time, a tensorir time and their ratio
     for line in out.splitlines():

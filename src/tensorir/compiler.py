@@ -26,6 +26,7 @@ from .errors import CompileError, NonFiniteError, ShapeError
 from .frontend.emit import emit_function
 from .frontend.trace import Traced
 from .lowering import cpu
+from .config import config
 from .passes import pipeline_steps
 from .runtime.cpu import CompiledKernel, CpuCompiler, assembly
 
@@ -84,7 +85,7 @@ def _run_stages(traced: Traced, pipeline: str, keep: bool) -> tuple[str, str, di
 
         stage("tir-opt", lambda m: cpu.run_pipeline(m, pipeline_steps(pipeline), "the tir passes"))
         stage("linalg", cpu.lower_tir_to_linalg)
-        stage("bufferized", cpu.bufferize)
+        stage("bufferized", lambda m: cpu.bufferize(m, reuse=config.inplace))
         stage("llvm", cpu.lower_to_llvm_dialect)
         t0 = time.perf_counter()
         llvm_ir = cpu.to_llvm_ir(module)

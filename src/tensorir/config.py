@@ -5,6 +5,12 @@ or ``TENSORIR_FLAGS="optimizer=fast_compile"`` in the environment.
   uses (``fast_run``: every optimisation; ``fast_compile``: merge and dce;
   ``none``: only what lowering needs). Read when a function is compiled, so
   changing it affects later compilations, not compiled code.
+* ``inplace``: after bufferization, elementwise ops overwrite inputs they read
+  for the last time, new buffers reuse dead ones and each buffer is freed after
+  its last use (``tir-reuse-buffers``, ``tir-free-early``). ``True`` by
+  default; ``inplace=False`` (Theano's ``optimizer_excluding=inplace``) gives
+  every intermediate its own buffer, for comparison or debugging. Also read
+  at compile time.
 
 >>> import tensorir as ti
 >>> ti.config.optimizer
@@ -24,7 +30,7 @@ __all__ = ["Config", "config"]
 class Config:
     """The settings; assigning an unknown name or value raises ArgumentError."""
 
-    _DEFAULTS = {"optimizer": "fast_run"}
+    _DEFAULTS: dict[str, Any] = {"optimizer": "fast_run", "inplace": True}
 
     def __init__(self, flags: str = "") -> None:
         for name, value in self._DEFAULTS.items():
@@ -43,10 +49,23 @@ class Config:
 
             if value not in PIPELINES:
                 raise ArgumentError(f"optimizer must be one of {', '.join(PIPELINES)}, found {value!r}")
+        if isinstance(self._DEFAULTS[name], bool):
+            value = _boolean(name, value)
         object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         return "Config(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self._DEFAULTS) + ")"
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ArgumentError(f"{name} must be True or False, found {value!r} (in TENSORIR_FLAGS: {name}=False)")
 
 
 config = Config(os.environ.get("TENSORIR_FLAGS", ""))

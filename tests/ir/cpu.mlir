@@ -3,10 +3,10 @@
 // RUN: tensorir-opt %s --split-input-file --tir-unshare-empty-tensors | FileCheck %s --check-prefix=UNSHARE
 
 // tir-entry-abi: a public function writes its results into out-params
-// (destination-passing style); its inputs are marked not writable. A private
+// (destination-passing style), marked {tir.out}; its inputs are marked not writable. A private
 // function keeps its signature.
 // ABI-LABEL: func.func public @twice
-// ABI-SAME: (%arg0: tensor<?xf32> {bufferization.writable = false}, %[[OUT:[a-z0-9]+]]: memref<?xf32>) {
+// ABI-SAME: (%arg0: tensor<?xf32> {bufferization.writable = false}, %[[OUT:[a-z0-9]+]]: memref<?xf32> {tir.out}) {
 // ABI: %[[R:[0-9]+]] = linalg.generic
 // ABI: bufferization.materialize_in_destination %[[R]] in restrict writable %[[OUT]] : (tensor<?xf32>, memref<?xf32>) -> ()
 // ABI-NEXT: return{{$}}

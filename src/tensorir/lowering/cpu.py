@@ -19,6 +19,7 @@ from ..dialects._bindings import (
 )
 from ..errors import CompileError
 from .bool_storage import bool_storage
+from .buffers import free_early, reuse_buffers
 from .linalg import linalg_to_blas
 from .to_linalg import tir_to_linalg
 
@@ -26,6 +27,7 @@ __all__ = [
     "entry_abi",
     "FUSE",
     "BUFFERIZE",
+    "DEALLOCATE",
     "TO_LLVM",
     "lower_tir_to_linalg",
     "bufferize",
@@ -41,7 +43,9 @@ def entry_abi(module_op: ir.Operation) -> None:
     ``func @f(ins) -> (tensors)`` becomes ``func @f(ins, outs: memrefs)``: each
     returned tensor is materialised in a restrict, writable out buffer, which
     ``eliminate-empty-tensors`` then lets the producing op write in place.
-    Inputs are marked not writable, so the caller's arrays are never clobbered.
+    Inputs are marked not writable, so the caller's arrays are never clobbered;
+    out-params are marked ``{tir.out}`` (:data:`OUT_PARAM`), which
+    ``tir-reuse-buffers`` reads after bufferization has dropped its own marks.
     """
     from mlir.dialects import bufferization, func
 
@@ -64,9 +68,12 @@ def entry_abi(module_op: ir.Operation) -> None:
         new_type = ir.FunctionType.get(list(ftype.inputs) + out_types, [])
         op.attributes["function_type"] = ir.TypeAttr.get(new_type)
         not_writable = ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(False)})
-        op.attributes["arg_attrs"] = ir.ArrayAttr.get(
-            [not_writable] * len(ftype.inputs) + [ir.DictAttr.get({})] * len(out_types)
-        )
+        out_param = ir.DictAttr.get({OUT_PARAM: ir.UnitAttr.get()})
+        op.attributes["arg_attrs"] = ir.ArrayAttr.get([not_writable] * len(ftype.inputs) + [out_param] * len(out_types))
+
+
+# Marks the out-params (bufferization drops its own ``writable`` marks).
+OUT_PARAM = "tir.out"
 
 
 def _is_private(op: ir.Operation) -> bool:
@@ -78,9 +85,9 @@ FUSE = "func.func(canonicalize,cse,linalg-generalize-named-ops,linalg-fuse-eleme
 BUFFERIZE = (
     "eliminate-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},"
-    "func.func(canonicalize,cse),"
-    "buffer-deallocation-pipeline"
+    "func.func(canonicalize,cse)"
 )
+DEALLOCATE = "buffer-deallocation-pipeline"
 
 TO_LLVM = (
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
@@ -116,12 +123,14 @@ def lower_tir_to_linalg(module: ir.Module) -> None:
     run_pipeline(module, [(tir_to_linalg, "tir-to-linalg"), (entry_abi, "tir-entry-abi")], "tir-to-linalg")
 
 
-def bufferize(module: ir.Module) -> None:
-    run_pipeline(
-        module,
-        [FUSE, (unshare_empty_tensors, "tir-unshare-empty-tensors"), BUFFERIZE, (bool_storage, "tir-bool-storage")],
-        "bufferization",
-    )
+def bufferize(module: ir.Module, reuse: bool = True) -> None:
+    """Tensors -> buffers; ``reuse``: with ``tir-reuse-buffers`` and
+    ``tir-free-early`` (see ``lowering/buffers.py``, ``ti.config.inplace``)."""
+    steps: list = [FUSE, (unshare_empty_tensors, "tir-unshare-empty-tensors"), BUFFERIZE]
+    steps += [(reuse_buffers, "tir-reuse-buffers")] if reuse else []
+    steps += [DEALLOCATE]
+    steps += [(free_early, "tir-free-early")] if reuse else []
+    run_pipeline(module, steps + [(bool_storage, "tir-bool-storage")], "bufferization")
 
 
 def unshare_empty_tensors(module_op: ir.Operation) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .. import passes as _passes
 from ..lowering.bool_storage import bool_storage
+from ..lowering.buffers import free_early, reuse_buffers
 from ..lowering.cpu import entry_abi, unshare_empty_tensors
 from ..lowering.linalg import linalg_to_blas
 from ..lowering.to_linalg import tir_to_linalg
@@ -30,6 +31,12 @@ LOWERING_STEPS: dict[str, Pass] = {
             unshare_empty_tensors,
             "give every use of a tensor.empty its own copy (before bufferization)",
         ),
+        Pass(
+            "tir-reuse-buffers",
+            reuse_buffers,
+            "elementwise ops write into dead inputs; new buffers take dead ones of their size (after bufferization)",
+        ),
+        Pass("tir-free-early", free_early, "free each buffer right after its last use (after deallocation)"),
         Pass("tir-bool-storage", bool_storage, "store bool buffers as i8, one byte per element as NumPy does"),
         Pass("tir-linalg-to-blas", linalg_to_blas, "replace marked float contractions on buffers by OpenBLAS gemm calls"),
     ]
