@@ -17,6 +17,8 @@ MODULES = [
     "tensorir.frontend.ops_reduce",
     "tensorir.frontend.ops_shape",
     "tensorir.frontend.ops_linalg",
+    "tensorir.frontend.symbolic",
+    "tensorir.function",
 ]
 
 

@@ -36,13 +36,38 @@ from .frontend.ops_shape import __all__ as _shape_all
 from .frontend.ops_linalg import *  # noqa: F401,F403
 from .frontend.ops_linalg import __all__ as _linalg_all
 from .frontend.autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp
+from .frontend.symbolic import (
+    SharedVariable,
+    clone_replace,
+    matrix,
+    scalar,
+    shared,
+    tensor,
+    tensor3,
+    tensor4,
+    vector,
+)
+from .function import Function, function
 from .jit import JitFunction, jit
+from .modes import Mode
 
 __version__ = "0.1.0"
 
 __all__ = [
     "jit",
     "JitFunction",
+    "function",
+    "Function",
+    "Mode",
+    "shared",
+    "SharedVariable",
+    "scalar",
+    "vector",
+    "matrix",
+    "tensor",
+    "tensor3",
+    "tensor4",
+    "clone_replace",
     "config",
     "grad",
     "value_and_grad",

@@ -70,7 +70,7 @@ def _run_stages(traced: Traced, pipeline: str, keep: bool) -> tuple[str, str, di
     with ctx, ir.Location.unknown():
         t = time.perf_counter()
         module = ir.Module.create()
-        emit_function(module, entry, traced.inputs, traced.outputs)
+        emit_function(module, entry, traced.inputs, traced.outputs, traced.updates)
         if keep:
             texts["tir"] = _print(module)
             texts["tir+loc"] = module.operation.get_asm(enable_debug_info=True)
@@ -125,7 +125,8 @@ class Executable:
 def compile_traced(traced: Traced, pipeline: str = "fast_run", check_finite: bool = False) -> Executable:
     t = time.perf_counter()
     llvm_ir, entry, _, timings = _run_stages(traced, pipeline, keep=False)
-    kernel = _compiler.compile(llvm_ir, entry, [v.type.rank for v in traced.inputs + traced.outputs])
+    returned = [v for k, v in enumerate(traced.outputs) if k not in traced.updates]
+    kernel = _compiler.compile(llvm_ir, entry, [v.type.rank for v in traced.inputs + returned])
     timings["llvm-jit"] = kernel.compile_seconds
     timings["total"] = time.perf_counter() - t
     return Executable(traced, kernel, timings, check_finite)
@@ -145,11 +146,16 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
     """Generate the per-call glue: shape checks, output allocation, the call."""
     names = [s.name for s in traced.specs]
 
+    where: dict[Sym, str] = {}
+    for i, v in enumerate(traced.inputs):
+        for k, d in enumerate(v.type.shape):
+            if isinstance(d, Sym) and d.op == "var":
+                where.setdefault(d, f"s{i}[{k}]")
+
     def leaf(sym: Sym) -> str:
-        kind, i, k = sym.args
-        if kind != "arg":
-            raise CompileError(f"internal: the traced graph has an unknown dim {sym!r}")
-        return f"s{i}[{k}]"
+        if sym not in where:
+            raise CompileError(f"internal: the traced graph has a dim {sym!r} that no input has")
+        return where[sym]
 
     def describe(d: Any) -> str:
         if isinstance(d, int):
@@ -176,6 +182,8 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
         lines.append("    check_finite(args)")
     outs = []
     for j, v in enumerate(traced.outputs):
+        if j in traced.updates:
+            continue
         dims = [d.python(leaf) if isinstance(d, Sym) else repr(d) for d in v.type.shape]
         lines.append(f"    o{j} = empty(({''.join(d + ', ' for d in dims)}), dt{j})")
         outs.append(f"o{j}")
@@ -194,7 +202,7 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
         "empty": np.empty,
         "kernel": kernel,
         "check_finite": lambda arrays: _check_finite(arrays, names),
-        **{f"dt{j}": np.dtype(v.type.dtype) for j, v in enumerate(traced.outputs)},
+        **{f"dt{j}": np.dtype(v.type.dtype) for j, v in enumerate(traced.outputs) if j not in traced.updates},
     }
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own Sym trees
     return namespace["run"]

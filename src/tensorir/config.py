@@ -1,5 +1,11 @@
 """Global settings, in Theano's style: ``ti.config.optimizer = "fast_compile"``
-or ``TENSORIR_FLAGS="optimizer=fast_compile"`` in the environment.
+or ``TENSORIR_FLAGS="floatX=float32,optimizer=fast_compile"`` in the environment.
+
+* ``floatX``: the dtype of symbolic variables built without one
+  (``ti.matrix("x")``): ``float64`` (the default) or ``float32``.
+* ``device``: where compiled code runs; ``cpu``.
+* ``mode``: the default ``mode=`` of ``ti.function`` (see ``tensorir.modes``):
+  ``FAST_RUN`` or ``FAST_COMPILE``.
 
 * ``optimizer``: the tir pipeline a ``jit`` without an explicit ``pipeline=``
   uses (``fast_run``: every optimisation; ``fast_compile``: merge and dce;
@@ -30,7 +36,13 @@ __all__ = ["Config", "config"]
 class Config:
     """The settings; assigning an unknown name or value raises ArgumentError."""
 
-    _DEFAULTS: dict[str, Any] = {"optimizer": "fast_run", "inplace": True}
+    _DEFAULTS: dict[str, Any] = {
+        "floatX": "float64",
+        "device": "cpu",
+        "mode": "FAST_RUN",
+        "optimizer": "fast_run",
+        "inplace": True,
+    }
 
     def __init__(self, flags: str = "") -> None:
         for name, value in self._DEFAULTS.items():
@@ -49,6 +61,17 @@ class Config:
 
             if value not in PIPELINES:
                 raise ArgumentError(f"optimizer must be one of {', '.join(PIPELINES)}, found {value!r}")
+        if name == "floatX" and value not in ("float32", "float64"):
+            raise ArgumentError(f"floatX must be float32 or float64, found {value!r}")
+        if name == "device" and value != "cpu":
+            raise ArgumentError(
+                f"device must be 'cpu', found {value!r}: this build compiles for the CPU only"
+            )
+        if name == "mode":
+            from .modes import MODES
+
+            if value not in MODES:
+                raise ArgumentError(f"mode must be one of {', '.join(MODES)}, found {value!r}")
         if isinstance(self._DEFAULTS[name], bool):
             value = _boolean(name, value)
         object.__setattr__(self, name, value)

@@ -1,6 +1,8 @@
 // The Python steps of the CPU pipeline in lowering/cpu.py.
 // RUN: tensorir-opt %s --split-input-file --tir-to-linalg --tir-entry-abi | FileCheck %s --check-prefix=ABI
 // RUN: tensorir-opt %s --split-input-file --tir-unshare-empty-tensors | FileCheck %s --check-prefix=UNSHARE
+// RUN: tensorir-opt %s --split-input-file --emit=bufferized | FileCheck %s --check-prefix=BUF
+// RUN: tensorir-opt %s --split-input-file --pass-pipeline='builtin.module(tir-to-linalg,tir-entry-abi,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},tir-drop-update-results)' | FileCheck %s --check-prefix=DROP
 
 // tir-entry-abi: a public function writes its results into out-params
 // (destination-passing style), marked {tir.out}; its inputs are marked not writable. A private
@@ -38,4 +40,36 @@ func.func @two_fills(%arg0: index) -> (tensor<?xf32>, tensor<?xf32>) {
   %1 = linalg.fill ins(%zero : f32) outs(%0 : tensor<?xf32>) -> tensor<?xf32>
   %2 = linalg.fill ins(%one : f32) outs(%0 : tensor<?xf32>) -> tensor<?xf32>
   return %1, %2 : tensor<?xf32>, tensor<?xf32>
+}
+
+// -----
+
+// tir-entry-abi with updates (tir.updates: the input each result updates, or
+// -1): the plain result gets an out-param; the new values of inputs 0 and 1
+// (shared variables swapped by the function) are materialised into those
+// inputs, now writable, reading copies so that neither reads the other after
+// it was overwritten. Bufferized (--emit=bufferized), the results that are the
+// function's own arguments are dropped (tir-drop-update-results).
+// ABI-LABEL: func.func public @swap
+// ABI-SAME: (%arg0: tensor<?xf64> {bufferization.writable = true}, %arg1: tensor<?xf64> {bufferization.writable = true}, %[[OUT:arg2]]: memref<f64> {tir.out}) -> (tensor<?xf64>, tensor<?xf64>)
+// ABI-NOT: tir.updates
+// ABI: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[OUT]]
+// ABI: %[[B:.*]] = bufferization.alloc_tensor() copy(%arg1)
+// ABI: %[[A:.*]] = bufferization.alloc_tensor() copy(%arg0)
+// ABI: %[[U0:.*]] = bufferization.materialize_in_destination %[[B]] in %arg0
+// ABI: %[[U1:.*]] = bufferization.materialize_in_destination %[[A]] in %arg1
+// ABI: return %[[U0]], %[[U1]]
+// DROP-LABEL: func.func public @swap
+// DROP-SAME: %arg2: memref<f64> {tir.out}) {
+// DROP: return{{$}}
+// BUF-LABEL: func.func public @swap
+// BUF-SAME: (%arg0: memref<?xf64>, %arg1: memref<?xf64>, %arg2: memref<f64> {tir.out}) {
+// BUF: memref.copy %arg1, %[[T:.*]] :
+// BUF: memref.copy %arg0, %[[S:.*]] :
+// BUF: memref.copy %[[T]], %arg0
+// BUF: memref.copy %[[S]], %arg1
+// BUF: return{{$}}
+func.func public @swap(%a: tensor<?xf64>, %b: tensor<?xf64>) -> (tensor<f64>, tensor<?xf64>, tensor<?xf64>) attributes {tir.updates = array<i64: -1, 0, 1>} {
+  %0 = "tir.sum"(%a) {axes = array<i64: 0>, keepdims = false} : (tensor<?xf64>) -> tensor<f64>
+  return %0, %b, %a : tensor<f64>, tensor<?xf64>, tensor<?xf64>
 }

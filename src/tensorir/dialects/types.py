@@ -52,8 +52,9 @@ _anon = itertools.count()
 class Sym:
     """A non-negative integer known at call time: an expression over input dims.
 
-    Leaves are ``("arg", i, axis)`` (dimension ``axis`` of argument ``i``) or
-    anonymous unknowns (from ``?`` in parsed IR). Expressions compare and hash
+    Leaves are ``("arg", i, axis)`` (dimension ``axis`` of argument ``i``),
+    ``("sym", id, name, axis)`` (of the symbolic variable ``name``, see
+    ``frontend/symbolic.py``) or anonymous unknowns (from ``?`` in parsed IR). Expressions compare and hash
     by structure.
     """
 
@@ -86,6 +87,8 @@ class Sym:
         if self.op == "var":
             if self.args[0] == "arg":
                 return f"{self.args[1]}.shape[{self.args[2]}]"
+            if self.args[0] == "sym":  # ("sym", id, name, axis): a symbolic variable's dim
+                return f"{self.args[2]}.shape[{self.args[3]}]"
             return f"?{self.args[1]}"
         if self.op in ("max", "min", "ceildiv"):
             return f"{self.op}({', '.join(map(repr, self.args))})"
@@ -192,6 +195,21 @@ def _binop(op: str, a: Dim, b: Dim) -> Dim:
     if op == "floordiv" and b == 1:
         return a
     return Sym(op, (a, b))
+
+
+def substitute(d: Any, mapping: Mapping[Sym, Dim]) -> Any:
+    """``d`` with the leaves of ``mapping`` replaced (folding where they become ints);
+    anything that is not a :class:`Sym` passes through."""
+    if not isinstance(d, Sym) or not mapping:
+        return d
+    if d.op == "var":
+        return mapping.get(d, d)
+    args = [substitute(a, mapping) for a in d.args]
+    if all(isinstance(a, int) for a in args):
+        return _EVAL[d.op](*args)
+    if d.op in ("add", "sub", "mul", "floordiv"):
+        return _binop(d.op, args[0], args[1])
+    return Sym(d.op, tuple(args))
 
 
 def ceildiv(a: Dim, b: Dim) -> Dim:

@@ -211,8 +211,14 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, ha
     return Transformed(fun, build, "value_and_grad")
 
 
-def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Transformed:
+def grad(fun: Any, argnums: Any = 0, has_aux: bool = False, *, disconnected_inputs: str = "raise") -> Any:
     """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    Called Theano's way, ``grad(cost, wrt)`` with a symbolic scalar ``cost``
+    and a Variable or list of Variables ``wrt``, it returns the symbolic
+    gradient(s) instead (see :func:`tensorir.frontend.symbolic.symbolic_grad`;
+    ``disconnected_inputs="ignore"`` gives zeros where ``cost`` does not
+    depend on a ``wrt``).
 
     The result has the structure of the differentiated argument (a tuple of
     them when ``argnums`` is a tuple); with ``has_aux`` ``fun`` returns
@@ -227,6 +233,11 @@ def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: boo
     >>> ti.grad(ti.grad(lambda x: ti.sin(x)))(np.float64(0.5))  # -sin(0.5)
     array(-0.47942554)
     """
+
+    if isinstance(fun, Variable):
+        from .symbolic import symbolic_grad
+
+        return symbolic_grad(fun, argnums, disconnected_inputs)
 
     def build(*args: Any) -> Any:
         _, grads, aux = _cost_and_gradients(fun, args, argnums, has_aux, "grad")

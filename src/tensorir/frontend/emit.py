@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..dialects import OPS, create, to_mlir_type
 from ..dialects._bindings import ir
 from ..errors import ArgumentError
 from .graph import Variable, toposort
 
-__all__ = ["emit_function"]
+__all__ = ["emit_function", "UPDATES"]
+
+UPDATES = "tir.updates"  # function attribute: the input each result updates in place (-1: none)
 
 
 def _location(node_loc: object) -> ir.Location:
@@ -24,8 +26,15 @@ def emit_function(
     name: str,
     inputs: Sequence[Variable],
     outputs: Sequence[Variable],
+    updates: Mapping[int, int] | None = None,
 ) -> ir.Operation:
-    """Append ``func.func @name(inputs) -> outputs`` to ``module`` (in its context)."""
+    """Append ``func.func @name(inputs) -> outputs`` to ``module`` (in its context).
+
+    ``updates`` maps output indices to input indices: those outputs are new
+    values of those inputs (shared variables), recorded in the function's
+    ``tir.updates`` attribute (one input index per result, -1 for a plain
+    result) for ``tir-entry-abi`` to write them in place.
+    """
     from mlir.dialects import func
 
     arg_types = [to_mlir_type(v.type) for v in inputs]
@@ -34,6 +43,8 @@ def emit_function(
     with ir.InsertionPoint(module.body):
         fn = func.FuncOp(name, ir.FunctionType.get(arg_types, res_types))
         fn.attributes["sym_visibility"] = ir.StringAttr.get("public")
+        if updates:
+            fn.attributes[UPDATES] = ir.DenseI64ArrayAttr.get([updates.get(k, -1) for k in range(len(outputs))])
         block = fn.add_entry_block()
     for v, arg in zip(inputs, block.arguments):
         values[v.id] = arg

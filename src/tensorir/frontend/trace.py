@@ -43,10 +43,15 @@ class Traced:
     specs: list[ArgSpec]
     out_tree: TreeDef
     nodes: list[Node] = field(default_factory=list)
+    # output index -> input index: that output is written into that input's
+    # buffer (a shared variable's update), not returned
+    updates: dict[int, int] = field(default_factory=dict)
+    # further runtime equalities (a, b, message, location)
+    extra_checks: list[tuple[Dim, Dim, str, Any]] = field(default_factory=list)
 
     def checks(self) -> list[tuple[Dim, Dim, str, Any]]:
         """Every runtime shape equality of the graph, with the node's location."""
-        return [(a, b, why, n.loc) for n in self.nodes for (a, b, why) in n.checks]
+        return [(a, b, why, n.loc) for n in self.nodes for (a, b, why) in n.checks] + self.extra_checks
 
 
 def input_variable(spec: ArgSpec, position: int) -> Variable:

@@ -25,6 +25,7 @@ from .to_linalg import tir_to_linalg
 
 __all__ = [
     "entry_abi",
+    "drop_update_results",
     "FUSE",
     "BUFFERIZE",
     "DEALLOCATE",
@@ -46,30 +47,125 @@ def entry_abi(module_op: ir.Operation) -> None:
     Inputs are marked not writable, so the caller's arrays are never clobbered;
     out-params are marked ``{tir.out}`` (:data:`OUT_PARAM`), which
     ``tir-reuse-buffers`` reads after bufferization has dropped its own marks.
+
+    A result that the function's ``tir.updates`` attribute maps to input
+    ``j`` (a shared variable's new value) gets no out-param: it is
+    materialised into input ``j`` itself, which is marked writable, and stays
+    a result until ``tir-drop-update-results`` removes it after
+    bufferization. Bufferization writes it in place when no op reads the old
+    value afterwards, and otherwise computes it aside and copies it in at the
+    end, so every op reads the values from before the call.
     """
-    from mlir.dialects import bufferization, func
+    from mlir.dialects import bufferization, func, tensor
 
     for view in list(module_op.regions[0].blocks[0].operations):
         op = view.operation
         if op.name != "func.func" or _is_private(op):
             continue
         ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+        updates = _updates(op, len(ftype.results), len(ftype.inputs))
         if not ftype.results:
             continue
         block = op.regions[0].blocks[0]
-        out_types = [ir.MemRefType.get(list(t.shape), t.element_type) for t in ftype.results]
+        plain = [k for k in range(len(ftype.results)) if updates[k] < 0]
+        out_types = [ir.MemRefType.get(list(ftype.results[k].shape), ftype.results[k].element_type) for k in plain]
         outs = [block.add_argument(t, op.location) for t in out_types]
         ret = list(block.operations)[-1]
+        values = list(ret.operands)
+        kept = []
         with ir.InsertionPoint(ret), ret.location:
-            for value, out in zip(list(ret.operands), outs):
-                bufferization.MaterializeInDestinationOp(None, value, out, restrict=True, writable=True)
+            for k, out in zip(plain, outs):
+                bufferization.MaterializeInDestinationOp(None, values[k], out, restrict=True, writable=True)
+            updated = [block.arguments[j] for j in updates if j >= 0]
+            sources = {}
+            for k, j in enumerate(updates):
+                if j < 0:
+                    continue
+                dest = block.arguments[j]
+                value = values[k]
+                if value.type != dest.type:
+                    value = tensor.CastOp(dest.type, value).result
+                if _views_of(value, updated):
+                    value = _copy(value)  # it would be overwritten by an update before being read
+                sources[k] = value
+            for k, j in enumerate(updates):
+                if j >= 0:
+                    dest = block.arguments[j]
+                    kept.append(bufferization.MaterializeInDestinationOp(dest.type, sources[k], dest).result)
+            func.ReturnOp(kept)
+        ret.erase()
+        new_type = ir.FunctionType.get(list(ftype.inputs) + out_types, [v.type for v in kept])
+        op.attributes["function_type"] = ir.TypeAttr.get(new_type)
+        writable = set(j for j in updates if j >= 0)
+        arg_attrs = [
+            ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(i in writable)}) for i in range(len(ftype.inputs))
+        ]
+        out_param = ir.DictAttr.get({OUT_PARAM: ir.UnitAttr.get()})
+        op.attributes["arg_attrs"] = ir.ArrayAttr.get(arg_attrs + [out_param] * len(out_types))
+
+
+_TENSOR_VIEWS = ("tensor.cast", "tensor.collapse_shape", "tensor.expand_shape", "tensor.extract_slice", "tensor.reshape")
+
+
+def _views_of(value: ir.Value, args: list[ir.Value]) -> bool:
+    """Whether ``value`` is one of ``args`` or a view of one (shares its buffer)."""
+    while True:
+        if any(value == a for a in args):
+            return True
+        if not isinstance(value, ir.OpResult) or value.owner.name not in _TENSOR_VIEWS:
+            return False
+        value = value.owner.operands[0]
+
+
+def _copy(value: ir.Value) -> ir.Value:
+    """A fresh tensor holding ``value`` (``bufferization.alloc_tensor copy``,
+    which canonicalization keeps, unlike a copy into an empty tensor)."""
+    from mlir.dialects import bufferization
+
+    return bufferization.AllocTensorOp(value.type, [], copy=value).result
+
+
+def _updates(op: ir.Operation, n_results: int, n_inputs: int) -> list[int]:
+    """The ``tir.updates`` attribute of a function (removed): per result, the input it updates or -1."""
+    from ..frontend.emit import UPDATES
+
+    if UPDATES not in op.attributes:
+        return [-1] * n_results
+    updates = [int(j) for j in ir.DenseI64ArrayAttr(op.attributes[UPDATES])]
+    del op.attributes[UPDATES]
+    if len(updates) != n_results or any(not -1 <= j < n_inputs for j in updates):
+        raise CompileError(f"tir-entry-abi: {UPDATES} = {updates} does not fit {n_results} results and {n_inputs} inputs")
+    if len({j for j in updates if j >= 0}) != sum(1 for j in updates if j >= 0):
+        raise CompileError(f"tir-entry-abi: {UPDATES} = {updates} updates one input twice")
+    return updates
+
+
+def drop_update_results(module_op: ir.Operation) -> None:
+    """``tir-drop-update-results``: after bufferization, remove the results of
+    public functions that are their own arguments (updates written in place
+    by ``tir-entry-abi``), so the entry function returns nothing."""
+    from mlir.dialects import func
+
+    for view in list(module_op.regions[0].blocks[0].operations):
+        op = view.operation
+        if op.name != "func.func" or _is_private(op) or not op.regions[0].blocks:
+            continue
+        ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+        if not ftype.results:
+            continue
+        block = op.regions[0].blocks[0]
+        ret = list(block.operations)[-1]
+        args = list(block.arguments)
+        for value in ret.operands:
+            if not any(value == a for a in args):
+                raise CompileError(
+                    f"tir-drop-update-results: @{ir.StringAttr(op.attributes['sym_name']).value} returns a "
+                    "buffer that is not one of its arguments; an in-place update was not bufferized in place"
+                )
+        with ir.InsertionPoint(ret), ret.location:
             func.ReturnOp([])
         ret.erase()
-        new_type = ir.FunctionType.get(list(ftype.inputs) + out_types, [])
-        op.attributes["function_type"] = ir.TypeAttr.get(new_type)
-        not_writable = ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(False)})
-        out_param = ir.DictAttr.get({OUT_PARAM: ir.UnitAttr.get()})
-        op.attributes["arg_attrs"] = ir.ArrayAttr.get([not_writable] * len(ftype.inputs) + [out_param] * len(out_types))
+        op.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(list(ftype.inputs), []))
 
 
 # Marks the out-params (bufferization drops its own ``writable`` marks).
@@ -126,7 +222,12 @@ def lower_tir_to_linalg(module: ir.Module) -> None:
 def bufferize(module: ir.Module, reuse: bool = True) -> None:
     """Tensors -> buffers; ``reuse``: with ``tir-reuse-buffers`` and
     ``tir-free-early`` (see ``lowering/buffers.py``, ``ti.config.inplace``)."""
-    steps: list = [FUSE, (unshare_empty_tensors, "tir-unshare-empty-tensors"), BUFFERIZE]
+    steps: list = [
+        FUSE,
+        (unshare_empty_tensors, "tir-unshare-empty-tensors"),
+        BUFFERIZE,
+        (drop_update_results, "tir-drop-update-results"),
+    ]
     steps += [(reuse_buffers, "tir-reuse-buffers")] if reuse else []
     steps += [DEALLOCATE]
     steps += [(free_early, "tir-free-early")] if reuse else []

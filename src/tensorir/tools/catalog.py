@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import passes as _passes
 from ..lowering.bool_storage import bool_storage
 from ..lowering.buffers import free_early, reuse_buffers
-from ..lowering.cpu import entry_abi, unshare_empty_tensors
+from ..lowering.cpu import drop_update_results, entry_abi, unshare_empty_tensors
 from ..lowering.linalg import linalg_to_blas
 from ..lowering.to_linalg import tir_to_linalg
 from ..passes import Pass
@@ -30,6 +30,11 @@ LOWERING_STEPS: dict[str, Pass] = {
             "tir-unshare-empty-tensors",
             unshare_empty_tensors,
             "give every use of a tensor.empty its own copy (before bufferization)",
+        ),
+        Pass(
+            "tir-drop-update-results",
+            drop_update_results,
+            "after bufferization: drop results that are the function's own (updated in place) arguments",
         ),
         Pass(
             "tir-reuse-buffers",
