@@ -18,6 +18,7 @@ MODULES = [
     "tensorir.frontend.ops_shape",
     "tensorir.frontend.ops_linalg",
     "tensorir.frontend.symbolic",
+    "tensorir.frontend.nnet",
     "tensorir.function",
 ]
 

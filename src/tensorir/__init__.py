@@ -24,6 +24,7 @@ from .errors import (
     UnsupportedError,
 )
 from .frontend import nn
+from .frontend import nnet
 from .frontend import variable as _variable  # noqa: F401  (operators of Variable)
 from .frontend.dtypes import bool_, float32, float64, int32, int64
 from .frontend.graph import Variable
@@ -77,6 +78,7 @@ __all__ = [
     "hessian",
     "Variable",
     "nn",
+    "nnet",
     "errors",
     "bool_",
     "int32",
