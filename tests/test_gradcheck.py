@@ -62,6 +62,7 @@ CASES: dict[str, list[Case]] = {
     "tanh": [Case(ti.tanh, [S])],
     "sigmoid": [Case(ti.sigmoid, [S], -5.0, 5.0)],
     "softplus": [Case(ti.softplus, [S], -5.0, 5.0)],
+    "log1mexp": [Case(ti.log1mexp, [S], -3.0, -0.05)],  # both of its forms (the switch is at -ln 2)
     "sin": [Case(ti.sin, [S], -4.0, 4.0)],
     "cos": [Case(ti.cos, [S], -4.0, 4.0)],
     "erf": [Case(ti.erf, [S])],
@@ -71,6 +72,7 @@ CASES: dict[str, list[Case]] = {
     "mul_nonan": [Case(ti.multiply_no_nan, [S, S], 0.2, 2.0)],
     "div": [Case(ti.divide, [S, S], 0.5, 2.0), Case(ti.divide, [S, (3, 1)], 0.5, 2.0, "broadcast")],
     "pow": [Case(ti.power, [S, S], 0.5, 2.0), Case(lambda x: x ** 3.0, [S], id="cube")],
+    "logaddexp": [Case(ti.logaddexp, [S, S], -5.0, 5.0), Case(ti.logaddexp, [S, (4,)], id="broadcast")],
     "maximum": [Case(ti.maximum, [S, S]), Case(ti.maximum, [S, (4,)], id="broadcast")],
     "minimum": [Case(ti.minimum, [S, S])],
     "select": [Case(lambda c, x, y: ti.where(c > 0, x, y), [S, S, S]), Case(lambda x, y: ti.where(x > 0, x, y), [S, (4,)], id="broadcast")],
@@ -92,6 +94,11 @@ CASES: dict[str, list[Case]] = {
     "outer": [Case(ti.outer, [(3,), (4,)])],
     "softmax": [Case(ti.nn.softmax, [S]), Case(lambda x: ti.nn.softmax(x, axis=0), [S], id="axis0")],
     "log_softmax": [Case(ti.nn.log_softmax, [S])],
+    "softmax_cross_entropy": [
+        Case(ti.nn.softmax_cross_entropy, [S, S], 0.0, 3.0),
+        Case(lambda x, y: ti.nn.softmax_cross_entropy(x, y, axis=0), [S, S], id="axis0"),
+        Case(lambda x, y: ti.nn.softmax_cross_entropy(x, y, axis=None), [(2, 3, 2), (2, 3, 2)], id="all"),
+    ],
     "logsumexp": [Case(lambda x: ti.logsumexp(x, axis=1), [S]), Case(lambda x: ti.logsumexp(x, axis=(0, 1), keepdims=True), [S], id="all")],
     "reshape": [Case(lambda x: ti.reshape(x, (2, 6)) * ti.arange(6.0), [S]), Case(lambda x: ti.reshape(x, (-1,)), [S], id="flat")],
     "transpose": [Case(lambda x: ti.transpose(x, (2, 0, 1)) * ti.arange(4.0), [(2, 4, 3)])],

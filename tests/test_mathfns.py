@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
     np.finfo(LD).nmant < 63, reason="the references need x87 extended precision (np.longdouble)"
 )
 
-FUNCTIONS = ("exp", "log", "log1p", "expm1", "tanh", "sigmoid", "softplus", "erf")
+FUNCTIONS = ("exp", "log", "log1p", "expm1", "tanh", "sigmoid", "softplus", "log1mexp", "erf")
 DTYPES = (np.float32, np.float64)
 
 # Contract: max ulp error on the sweep, max relative error on normal results.
@@ -48,6 +48,10 @@ def _softplus_ref(x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, x + np.log1p(np.exp(-np.abs(x))), np.log1p(np.exp(-np.abs(x))))
 
 
+def _log1mexp_ref(x: np.ndarray) -> np.ndarray:
+    return np.where(x > -np.log(LD(2)), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
 REFERENCE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exp": np.exp,
     "log": np.log,
@@ -56,6 +60,7 @@ REFERENCE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "sigmoid": _sigmoid_ref,
     "softplus": _softplus_ref,
+    "log1mexp": _log1mexp_ref,
     "erf": _erf_ref,
 }
 
@@ -102,11 +107,15 @@ def sweep(name: str, dtype: type, rng: np.random.Generator) -> np.ndarray:
         parts = [np.linspace(-r, r, 100_000), tiny, -tiny]
     elif name == "erf":
         parts = [np.linspace(-6, 6, 100_000), tiny, -tiny]
+    elif name == "log1mexp":  # x <= 0; the two forms meet at -ln 2
+        parts = [np.linspace(-104 if f32 else -746, 0, 100_000), -tiny, -np.log(2) + np.linspace(-0.01, 0.01, 20_000)]
     else:
         raise AssertionError(f"no sweep for {name}")
     rand = rng.standard_normal(20_000) * 3
     if name in ("log", "log1p"):
         rand = np.abs(rand) - (1 if name == "log1p" else 0)  # inside the domain
+    if name == "log1mexp":
+        rand = -np.abs(rand)
     return np.concatenate([np.asarray(p, np.float64) for p in parts] + [rand]).astype(dtype)
 
 
@@ -245,6 +254,18 @@ SPECIAL: list[tuple[str, type | None, float, float | None]] = [
     ("softplus", None, 0.0, None),
     ("softplus", None, NAN, NAN),
     ("softplus", np.float32, -100.0, None),
+    ("log1mexp", None, 0.0, -INF),
+    ("log1mexp", None, -0.0, -INF),
+    ("log1mexp", None, -INF, -0.0),
+    ("log1mexp", None, INF, NAN),
+    ("log1mexp", None, 1e-30, NAN),
+    ("log1mexp", None, NAN, NAN),
+    ("log1mexp", None, -1000.0, -0.0),
+    ("log1mexp", None, -1e-30, None),
+    ("log1mexp", None, -0.6931471805599453, None),  # where the two forms meet
+    ("log1mexp", np.float32, -F32_DENORMAL, None),
+    ("log1mexp", np.float64, -F64_DENORMAL, None),
+    ("log1mexp", np.float32, -95.0, None),  # a denormal result
     ("erf", None, 0.0, 0.0),
     ("erf", None, -0.0, -0.0),
     ("erf", None, INF, 1.0),
@@ -287,7 +308,8 @@ def test_special_values(name: str, dtype: type, x: float, expected: float | None
 def test_every_math_function_is_covered() -> None:
     from tensorir.lowering import mathfns
 
-    assert set(FUNCTIONS) == set(mathfns.__all__) - {"pow"}
+    # logaddexp is binary: its sweep is in tests/test_stable_ops.py
+    assert set(FUNCTIONS) == set(mathfns.__all__) - {"pow", "logaddexp"}
     assert set(FUNCTIONS) == set(REFERENCE)
     assert {name for name, *_ in SPECIAL} == set(FUNCTIONS)
 

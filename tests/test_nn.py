@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tensorir as ti
+import test_stable_ops
 from conftest import assert_matches
 from tensorir.dialects import OPS
 
@@ -224,6 +225,7 @@ COVERED = {
     "softmax": test_softmax_and_log_softmax_match_reference,
     "log_softmax": test_softmax_and_log_softmax_match_reference,
     "logsumexp": test_logsumexp_matches_reference,
+    "softmax_cross_entropy": test_stable_ops.test_softmax_cross_entropy_values,
 }
 
 

@@ -132,6 +132,13 @@ def _softplus(x: np.ndarray) -> np.ndarray:
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 
+def _log1mexp(x: np.ndarray) -> np.ndarray:
+    """Mächler's form: ``log(-expm1(x))`` above ``-ln 2``, ``log1p(-exp(x))`` below."""
+    with np.errstate(all="ignore"):
+        near_zero = x > np.asarray(-math.log(2.0), x.dtype)
+        return np.where(near_zero, np.log(-np.expm1(x)), np.log1p(-np.exp(x))).astype(x.dtype)
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
     return np.asarray(_erf_scalar(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
 
@@ -187,6 +194,8 @@ UNARY: dict[str, tuple[tuple[str, ...], Any, bool, str]] = {
     "tanh": (FLOAT, _errstate(np.tanh), True, "hyperbolic tangent"),
     "sigmoid": (FLOAT, _sigmoid, True, "1 / (1 + exp(-x))"),
     "softplus": (FLOAT, _softplus, True, "log(1 + exp(x))"),
+    "log1mexp": (FLOAT, _log1mexp, True,
+                 "log(1 - exp(x)) for x <= 0, accurate over the whole range (-inf at 0, NaN above)"),
     "sin": (FLOAT, _errstate(np.sin), True, "sine"),
     "cos": (FLOAT, _errstate(np.cos), True, "cosine"),
     "erf": (FLOAT, _erf, True, "error function"),
@@ -206,6 +215,8 @@ BINARY: dict[str, tuple[tuple[str, ...], Any, bool, str]] = {
     "pow": (NUMERIC, _int_pow, True, "x ** y"),
     "maximum": (NUMERIC, _errstate(np.maximum), True, "larger of x and y (NaN propagates); ties split the gradient"),
     "minimum": (NUMERIC, _errstate(np.minimum), True, "smaller of x and y (NaN propagates); ties split the gradient"),
+    "logaddexp": (FLOAT, _errstate(np.logaddexp), True,
+                  "log(exp(x) + exp(y)) without overflow; x + log 2 where x == y (equal infinities included)"),
 }
 
 COMPARE: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""Composite ops that stability rewrites target: softmax, log_softmax, logsumexp.
+"""Composite ops that stability rewrites target: softmax, log_softmax,
+logsumexp and softmax_cross_entropy.
 
 Each normalises over ``axes`` (a sorted tuple of distinct non-negative axes,
 as for reductions); ``logsumexp`` also has ``keepdims``. Operands are float
@@ -16,6 +17,11 @@ they are exact for large inputs (``x = 1000``). Where no finite shift exists:
   slice holding ``+inf`` or NaN gives NaN throughout, as in PyTorch, JAX and
   ``scipy.special.softmax``. So ``log(softmax(x))`` and ``log_softmax(x)``
   agree on every input.
+* ``softmax_cross_entropy(x, y)`` is ``-sum(y * log_softmax(x))`` over
+  ``axes`` (reduced, not kept), for labels ``y`` of the logits' dtype and
+  shape, with ``0 * log_softmax = 0``: a label of exactly 0 contributes
+  nothing even where its logit is ``-inf`` (a masked class), as ``0 log 0
+  = 0`` in entropy. Elsewhere NaN where ``log_softmax`` is NaN.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from .optable import OpDef
-from .types import FLOAT_DTYPES, TensorType
+from .types import FLOAT_DTYPES, TensorType, require_equal
 
 __all__ = ["OPS", "stable_shift"]
 
@@ -62,6 +68,26 @@ def _logsumexp_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> Te
     else:
         shape = tuple(d for i, d in enumerate(t.shape) if i not in axes)
     return TensorType(t.dtype, shape)
+
+
+def _cross_entropy_rule(types: Sequence[TensorType], attrs: Mapping[str, Any]) -> TensorType:
+    logits, labels = types
+    _float_operand([logits], attrs, "softmax_cross_entropy")
+    if labels.dtype != logits.dtype:
+        raise DTypeError(
+            f"tir.softmax_cross_entropy needs labels of the logits' dtype {logits.dtype}, found {labels.dtype}"
+        )
+    if labels.rank != logits.rank:
+        raise ShapeError(
+            f"tir.softmax_cross_entropy needs labels of the logits' shape; found logits of rank "
+            f"{logits.rank} and labels of rank {labels.rank}"
+        )
+    shape = [
+        require_equal(a, b, f"tir.softmax_cross_entropy: logits and labels differ on axis {i}")
+        for i, (a, b) in enumerate(zip(logits.shape, labels.shape))
+    ]
+    axes = attrs["axes"]
+    return TensorType(logits.dtype, tuple(d for i, d in enumerate(shape) if i not in axes))
 
 
 # ---------------------------------------------------------------------------
@@ -102,6 +128,12 @@ def _logsumexp_ref(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.n
         return out.astype(x.dtype)
 
 
+def _softmax_cross_entropy_ref(x: np.ndarray, y: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        terms = np.where(y == 0, np.zeros((), x.dtype), y * _log_softmax_ref(x, axes))
+        return (-np.sum(terms, axis=tuple(axes))).astype(x.dtype)
+
+
 OPS: list[OpDef] = [
     OpDef(
         "softmax",
@@ -132,5 +164,16 @@ OPS: list[OpDef] = [
         "nn",
         True,
         "log(sum(exp(x - max))) + max over axes",
+    ),
+    OpDef(
+        "softmax_cross_entropy",
+        ("logits", "labels"),
+        {"axes": "ints"},
+        _cross_entropy_rule,
+        _softmax_cross_entropy_ref,
+        "nn",
+        True,
+        "-sum(labels * log_softmax(logits)) over axes, as sum(labels * (max - logits)) + "
+        "log(sum(exp(logits - max))) * sum(labels)",
     ),
 ]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import ArgumentError, DTypeError
+from ..dialects.elementwise import broadcast_shapes
+from ..errors import ArgumentError, DTypeError, ShapeError
 from . import ops_elementwise as ew
 from . import ops_shape as shp
-from .core import as_variable, cast, normalize_axes
+from .core import as_variable, cast, normalize_axes, promote_all
 from .dtypes import canonical_dtype, float_dtype_for
 from .graph import Variable, apply
 from .ops_reduce import logsumexp
@@ -25,6 +26,7 @@ __all__ = [
     "softmax",
     "log_softmax",
     "logsumexp",
+    "softmax_cross_entropy",
     "sigmoid",
     "softplus",
     "relu",
@@ -70,6 +72,54 @@ def log_softmax(x: Any, axis: Any = -1) -> Variable:
     """
     v = _float(x)
     return apply("log_softmax", [v], {"axes": normalize_axes(axis, v.ndim)})
+
+
+def softmax_cross_entropy(logits: Any, labels: Any, axis: Any = -1) -> Variable:
+    """``-sum(labels * log_softmax(logits, axis), axis)``: the cross-entropy of
+    ``softmax(logits)`` against the distributions ``labels``, over ``axis``
+    (an int, a tuple, or None for all axes), which is reduced away.
+
+    ``labels`` are probabilities (one-hot rows, or soft labels) broadcast
+    to the logits' shape; the two promote as NumPy does (integers give
+    float64). Computed as ``sum(labels * (max - logits)) +
+    log(sum(exp(logits - max))) * sum(labels)``, so logits of any size are
+    exact, and the gradient ``softmax(logits) * sum(labels) - labels`` is
+    too. A label of 0 contributes 0, even where its logit is ``-inf`` (a
+    masked class). For integer class indices, build the labels with
+    :func:`one_hot`.
+
+    >>> import numpy as np, tensorir as ti
+    >>> ti.jit(ti.nn.softmax_cross_entropy)(np.array([[1000.0, 0.0], [0.0, 0.0]]), np.eye(2))
+    array([0.        , 0.69314718])
+    """
+    x, y = as_variable(logits, "logits"), as_variable(labels, "labels")
+    if y.type.dtype not in ("float32", "float64") and y.ndim != x.ndim:
+        raise ShapeError(
+            f"softmax_cross_entropy: labels must be distributions of the logits' shape {_shape(x)}; found "
+            f"{y.type.dtype} labels of shape {_shape(y)}. For integer class indices, pass "
+            f"ti.nn.one_hot(labels, num_classes)"
+        )
+    x, y = promote_all([x, y])
+    dtype = float_dtype_for(x.type.dtype)
+    x, y = cast(x, dtype), cast(y, dtype)
+    # read both shapes, so each free dim has an array to take it from
+    shape = broadcast_shapes(x.shape, y.shape, what="softmax_cross_entropy: logits and labels")
+    x, y = (_broadcast(v, shape) for v in (x, y))
+    return apply("softmax_cross_entropy", [x, y], {"axes": normalize_axes(axis, x.ndim)})
+
+
+def _broadcast(v: Variable, shape: tuple) -> Variable:
+    """``v`` broadcast to ``shape`` where it has fewer axes or a size-1 axis
+    that ``shape`` has not; equal free dims are left to the op's shape check."""
+    offset = len(shape) - v.ndim
+    if offset == 0 and all(d != 1 or e == 1 for d, e in zip(v.shape, shape)):
+        return v
+    return shp.broadcast_to(v, shape)
+
+
+def _shape(v: Variable) -> str:
+    dims = ", ".join("?" if not isinstance(d, int) else str(d) for d in v.shape)
+    return f"({dims}{',' if v.ndim == 1 else ''})"
 
 
 def relu(x: Any) -> Variable:

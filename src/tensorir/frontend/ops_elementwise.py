@@ -13,7 +13,8 @@ __all__ = [
     "add", "subtract", "multiply", "multiply_no_nan", "divide", "true_divide", "floor_divide",
     "mod", "remainder", "power", "maximum", "minimum", "negative", "abs", "absolute", "sign",
     "floor", "ceil", "round", "rint", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "tanh",
-    "sin", "cos", "erf", "sigmoid", "softplus", "square", "reciprocal", "equal", "not_equal",
+    "sin", "cos", "erf", "sigmoid", "softplus", "logaddexp", "log1mexp", "square", "reciprocal", "equal",
+    "not_equal",
     "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
     "logical_xor", "logical_not", "where", "clip", "astype",
 ]
@@ -223,6 +224,38 @@ def sigmoid(x: Any) -> Variable:
 def softplus(x: Any) -> Variable:
     """``log(1 + exp(x))``, computed without overflow."""
     return _float_unary("softplus", x)
+
+
+def logaddexp(x: Any, y: Any) -> Variable:
+    """``log(exp(x) + exp(y))`` without overflow, broadcasting and promoting as NumPy's ``logaddexp``.
+
+    Computed as ``max(x, y) + log1p(exp(-|x - y|))``; ``x + log(2)`` where
+    ``x == y``, so equal infinities give that infinity. Integer operands give
+    float64. Its gradient, ``sigmoid(x - y)``, is stable too.
+
+    >>> import numpy as np, tensorir as ti
+    >>> ti.jit(ti.logaddexp)(np.array([1000.0, -np.inf, 0.0]), np.array([1000.0, 2.0, -1000.0]))
+    array([1000.69314718,    2.        ,    0.        ])
+    """
+    a, b = promote_all([x, y])
+    dtype = float_dtype_for(a.type.dtype)
+    out = apply("logaddexp", [cast(a, dtype), cast(b, dtype)])
+    out.weak = a.weak and b.weak
+    return out
+
+
+def log1mexp(x: Any) -> Variable:
+    """``log(1 - exp(x))`` for ``x <= 0``, accurate over the whole range.
+
+    ``log(-expm1(x))`` for ``x > -log(2)`` and ``log1p(-exp(x))`` below
+    (Mächler, 2012): ``-inf`` at 0, NaN above 0; the naive form loses all
+    digits near 0 (``x = -1e-20``) and far below it (``x = -40``).
+
+    >>> import numpy as np, tensorir as ti
+    >>> ti.jit(ti.log1mexp)(np.array([-1e-20, -40.0, 0.0]))
+    array([-4.60517019e+01, -4.24835426e-18,            -inf])
+    """
+    return _float_unary("log1mexp", x)
 
 
 def square(x: Any) -> Variable:

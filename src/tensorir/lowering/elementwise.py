@@ -228,6 +228,8 @@ SCALAR: dict[str, Scalar] = {
     "tanh": lambda dt, x: mathfns.tanh(x),
     "sigmoid": lambda dt, x: mathfns.sigmoid(x),
     "softplus": lambda dt, x: mathfns.softplus(x),
+    "log1mexp": lambda dt, x: mathfns.log1mexp(x),
+    "logaddexp": lambda dt, a, b: mathfns.logaddexp(a, b),
     "sin": _math("sin"),
     "cos": _math("cos"),
     "erf": lambda dt, x: mathfns.erf(x),

@@ -39,6 +39,11 @@ Algorithms:
 * ``tanh(x) = sign(x) t / (t + 2)`` with ``t = expm1(2|x|)``.
 * ``sigmoid``: ``1 / (1 + e)`` or ``e / (1 + e)`` with ``e = exp(-|x|)``.
 * ``softplus(x) = max(x, 0) + log1p(exp(-|x|))``.
+* ``logaddexp(a, b) = max(a, b) + log1p(exp(-|a - b|))``, and ``a + ln2``
+  where ``a == b`` (so two equal infinities give that infinity, not NaN).
+* ``log1mexp(x) = log(1 - e**x)`` in Mächler's two forms: ``log(-expm1(x))``
+  for ``x > -ln2`` (where ``1 - e**x`` is small and ``expm1`` keeps it
+  exact), ``log1p(-exp(x))`` below (where ``e**x`` is small).
 * ``erf`` (f32): ``x P(x**2)`` for ``|x| < 1``; above,
   ``1 - exp(-x**2) G(1/|x|)`` with the sign of ``x``, where ``G`` fits the
   scaled complement ``erfc(x) exp(x**2)``. Both polynomials are least-squares
@@ -59,7 +64,7 @@ import numpy as np
 
 from ..dialects._bindings import ir
 
-__all__ = ["exp", "log", "log1p", "expm1", "tanh", "sigmoid", "softplus", "erf", "pow"]
+__all__ = ["exp", "log", "log1p", "expm1", "tanh", "sigmoid", "softplus", "logaddexp", "log1mexp", "erf", "pow"]
 
 
 def _m():
@@ -319,6 +324,30 @@ def softplus(x: ir.Value) -> ir.Value:
     b = _Builder(x)
     tail = log1p(exp(b.neg(b.abs(x))))
     return b.add(b.arith.maximumf(x, b.c(0.0)), tail)
+
+
+def logaddexp(x: ir.Value, y: ir.Value) -> ir.Value:
+    """``log(e**x + e**y)`` as ``max(x, y) + log1p(exp(-|x - y|))``; ``x + ln2`` where ``x == y``.
+
+    No overflow for any finite input; ``+inf`` with anything but NaN is
+    ``+inf``, ``-inf`` is the identity, NaN propagates (``maximumf`` and
+    ``x - y`` both carry it).
+    """
+    b = _Builder(x)
+    tail = log1p(exp(b.neg(b.abs(b.sub(x, y)))))
+    out = b.add(b.arith.maximumf(x, y), tail)
+    return b.select(b.cmp("OEQ", x, y), b.add(x, b.c(float(_LN2))), out)
+
+
+def log1mexp(x: ir.Value) -> ir.Value:
+    """``log(1 - e**x)``: ``log(-expm1(x))`` for ``x > -ln2``, else ``log1p(-exp(x))``.
+
+    ``-inf`` at ``x = 0`` (either sign), NaN for ``x > 0`` and NaN, ``-0.0`` at ``-inf``.
+    """
+    b = _Builder(x)
+    near_zero = log(b.neg(expm1(x)))
+    far = log1p(b.neg(exp(x)))
+    return b.select(b.cmp("OGT", x, b.c(-float(_LN2))), near_zero, far)
 
 
 def erf(x: ir.Value) -> ir.Value:

@@ -9,6 +9,15 @@ For ``x`` reduced over ``axes``:
     log_softmax = (x - shift) - log(s)      elementwise; log(s) once per slice
     logsumexp   = log(s) + shift            on the reduced tensor
 
+``softmax_cross_entropy`` of logits ``x`` and labels ``y`` needs no
+per-element output: one more pass accumulates three sums per slice,
+
+    s = sum(exp(x - shift)),  a = sum(y * (shift - x)),  b = sum(y)
+    out = a + log(s) * b                    on the reduced tensor
+
+(``-sum(y * ((x - shift) - log(s)))`` regrouped), where a product with a
+label of 0 is 0 even for an infinite factor (a masked ``-inf`` logit).
+
 Intermediates keep the reduced axes as size 1 (``keepdims``) so the final
 elementwise step reads them with a constant-0 index; ``logsumexp`` without
 ``keepdims`` reduces straight into its result shape. ``exp``/``log`` come from
@@ -21,8 +30,9 @@ from typing import Callable
 
 from ..dialects._bindings import ir
 from . import mathfns
-from .common import elementwise, empty, generic, scalar_const, sizes_of
-from .reduce import reduce_generic, row_map
+from .common import elementwise, empty, fill, generic, scalar_const, sizes_of
+from .elementwise import SCALAR
+from .reduce import reduce_combine, reduce_generic, row_map
 
 __all__ = ["RULES"]
 
@@ -132,8 +142,42 @@ def _logsumexp(op: ir.Operation) -> list[ir.Value]:
     return [elementwise([s, shift], op.results[0].type, lambda tot, sh: arith.addf(mathfns.log(tot), sh))]
 
 
+def _softmax_cross_entropy(op: ir.Operation) -> list[ir.Value]:
+    arith = _a()
+    x, y = op.operands
+    axes = tuple(_attrs(op)["axes"])
+    rt = op.results[0].type
+    el = rt.element_type
+    rank = x.type.rank
+    dtype = "float32" if isinstance(el, ir.F32Type) else "float64"
+    add = reduce_combine("sum", dtype)
+    mul_nonan = SCALAR["mul_nonan"]
+    m = reduce_generic(x, axes, False, rt, scalar_const(el, float("-inf")), arith.maximumf)
+    shift = elementwise([m], rt, lambda v: _safe_shift(v, False))
+    zeros = [fill(scalar_const(el, 0.0), empty(sizes_of(shift), el)) for _ in range(3)]
+    ident = ir.AffineMap.get_identity(rank)
+    rmap = row_map(rank, axes, False)
+
+    def body(a: ir.Value, lab: ir.Value, sh: ir.Value, s: ir.Value, t: ir.Value, n: ir.Value) -> list[ir.Value]:
+        return [
+            add(s, mathfns.exp(arith.subf(a, sh))),
+            add(t, mul_nonan(dtype, lab, arith.subf(sh, a))),
+            add(n, lab),
+        ]
+
+    s, t, n = generic(
+        [x, y, shift],
+        zeros,
+        [ident, ident] + [rmap] * 4,
+        ["reduction" if i in axes else "parallel" for i in range(rank)],
+        body,
+    )
+    return [elementwise([s, t, n], rt, lambda tot, lin, cnt: arith.addf(lin, mul_nonan(dtype, cnt, mathfns.log(tot))))]
+
+
 RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "logsumexp": _logsumexp,
+    "softmax_cross_entropy": _softmax_cross_entropy,
 }

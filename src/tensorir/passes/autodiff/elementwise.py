@@ -8,7 +8,8 @@ product is 0 even if the local derivative is inf or NaN: the branch a
 has gradient 0 at ``x = -1``.
 
 Conventions at kinks and ties: ``abs'(0) = 0``; ``maximum``/``minimum``
-split the gradient evenly between equal operands; ``d/dy x**y`` is 0 at
+split the gradient evenly between equal operands, and so does ``logaddexp``
+between equal infinities; ``d/dy x**y`` is 0 at
 ``x = 0``; ``d/dx x**0`` is 0. Ops whose derivative is 0 almost everywhere
 (floor, sign, comparisons) are not differentiable and contribute nothing.
 """
@@ -36,6 +37,18 @@ def _tie_share(x: E, y: E) -> E:
     return _where(x.gt(y), one, _where(x.eq(y), half, zero))
 
 
+def _logaddexp_share(x: E, y: E) -> E:
+    """``d logaddexp(x, y) / dx = e**x / (e**x + e**y) = sigmoid(x - y)``: no overflow;
+    1/2 where ``x == y`` (equal infinities, where ``x - y`` is NaN)."""
+    return _where(x.eq(y), const(0.5, x.dtype), op("sigmoid", x - y))
+
+
+def _log1mexp_dx(x: E) -> E:
+    """``d log(1 - e**x) / dx = -1 / expm1(-x)``; ``-inf`` at ``x = 0`` of either sign
+    (``expm1(-(+0.0))`` is ``-0.0``, which would give ``+inf``)."""
+    return _where(x.eq(0), const(-math.inf, x.dtype), -1 / op("expm1", -x))
+
+
 def _pow_dx(x: E, y: E, z: E) -> E:
     return _where(y.eq(0), const(0.0, x.dtype), y * op("pow", x, y - 1))
 
@@ -58,6 +71,7 @@ UNARY: dict[str, Callable[[E, E], Any]] = {
     "tanh": lambda x, y: 1 - y * y,
     "sigmoid": lambda x, y: y * (1 - y),
     "softplus": lambda x, y: op("sigmoid", x),
+    "log1mexp": lambda x, y: _log1mexp_dx(x),
     "sin": lambda x, y: op("cos", x),
     "cos": lambda x, y: -op("sin", x),
     "erf": lambda x, y: (2 / math.sqrt(math.pi)) * op("exp", -(x * x)),
@@ -71,6 +85,7 @@ BINARY: dict[str, tuple[Callable[[E, E, E], Any], Callable[[E, E, E], Any]]] = {
     "mul_nonan": (lambda x, y, z: y, lambda x, y, z: x),
     "div": (lambda x, y, z: 1 / y, lambda x, y, z: -(z / y)),
     "pow": (_pow_dx, _pow_dy),
+    "logaddexp": (lambda x, y, z: _logaddexp_share(x, y), lambda x, y, z: _logaddexp_share(y, x)),
     "maximum": (lambda x, y, z: _tie_share(x, y), lambda x, y, z: _tie_share(y, x)),
     "minimum": (lambda x, y, z: _tie_share(y, x), lambda x, y, z: _tie_share(x, y)),
 }
