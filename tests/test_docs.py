@@ -20,6 +20,7 @@ MODULES = [
     "tensorir.frontend.symbolic",
     "tensorir.frontend.nnet",
     "tensorir.function",
+    "tensorir.modes",
 ]
 
 

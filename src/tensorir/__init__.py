@@ -15,7 +15,9 @@ from .config import config
 from .errors import (
     ArgumentError,
     CompileError,
+    DebugModeError,
     DTypeError,
+    NanGuardError,
     NonFiniteError,
     ShapeError,
     TensorIRError,
@@ -48,9 +50,9 @@ from .frontend.symbolic import (
     tensor4,
     vector,
 )
-from .function import Function, function
+from .function import Function, ProfileStats, function
 from .jit import JitFunction, jit
-from .modes import Mode
+from .modes import DebugMode, Mode, NanGuardMode
 
 __version__ = "0.1.0"
 
@@ -60,6 +62,9 @@ __all__ = [
     "function",
     "Function",
     "Mode",
+    "DebugMode",
+    "NanGuardMode",
+    "ProfileStats",
     "shared",
     "SharedVariable",
     "scalar",
@@ -93,6 +98,8 @@ __all__ = [
     "TracerBoolConversionError",
     "UnsupportedError",
     "NonFiniteError",
+    "NanGuardError",
+    "DebugModeError",
     "CompileError",
     *_elementwise_all,
     *_reduce_all,

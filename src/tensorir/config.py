@@ -5,7 +5,9 @@ or ``TENSORIR_FLAGS="floatX=float32,optimizer=fast_compile"`` in the environment
   (``ti.matrix("x")``): ``float64`` (the default) or ``float32``.
 * ``device``: where compiled code runs; ``cpu``.
 * ``mode``: the default ``mode=`` of ``ti.function`` (see ``tensorir.modes``):
-  ``FAST_RUN`` or ``FAST_COMPILE``.
+  ``FAST_RUN``, ``FAST_COMPILE``, ``DebugMode`` or ``NanGuardMode``.
+* ``profile``: the default ``profile=`` of ``ti.function``: ``False``; when
+  ``True`` every function records its compile and call times (``f.profile``).
 
 * ``optimizer``: the tir pipeline a ``jit`` without an explicit ``pipeline=``
   uses (``fast_run``: every optimisation; ``fast_compile``: merge and dce;
@@ -42,6 +44,7 @@ class Config:
         "mode": "FAST_RUN",
         "optimizer": "fast_run",
         "inplace": True,
+        "profile": False,
     }
 
     def __init__(self, flags: str = "") -> None:

@@ -19,6 +19,8 @@ __all__ = [
     "TracerBoolConversionError",
     "UnsupportedError",
     "NonFiniteError",
+    "NanGuardError",
+    "DebugModeError",
     "CompileError",
     "IRError",
 ]
@@ -58,6 +60,33 @@ class UnsupportedError(TensorIRError, NotImplementedError):
 
 class NonFiniteError(TensorIRError, FloatingPointError):
     """A NaN or infinity where the caller asked for finite values only."""
+
+
+class NanGuardError(NonFiniteError):
+    """``NanGuardMode``: a call produced a NaN, an infinity or (``big_is_error``)
+    a huge value. ``output`` names the output or updated shared variable,
+    ``kind`` is ``"NaN"``, ``"infinity"`` or ``"big"``, ``op`` the first tir op
+    of the unoptimised graph to produce it (``None`` when it came from an input
+    or the reference computes none) and ``location`` that op's (file, line)."""
+
+    output: str | None = None
+    kind: str | None = None
+    op: str | None = None
+    location: tuple[str, int] | None = None
+
+
+class DebugModeError(TensorIRError, RuntimeError):
+    """``DebugMode``: the compiled code's result differs from the reference
+    interpreter's, a bug of tensorir. ``output`` names the output or update,
+    ``max_abs_error``/``max_rel_error`` measure the difference, ``op`` is the
+    first tir op whose value differs (``None`` when none was found) and
+    ``location`` its (file, line)."""
+
+    output: str | None = None
+    op: str | None = None
+    location: tuple[str, int] | None = None
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
 
 
 class CompileError(TensorIRError, RuntimeError):

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .compiler import Executable, Lowered, compile_traced, lower
+from .compiler import Executable, Lowered, _entry_name, compile_traced, lower
 from .errors import ArgumentError, DTypeError, ShapeError
 from .frontend.core import as_variable, cast
 from .frontend.graph import Variable, toposort
@@ -34,7 +34,7 @@ from .frontend.symbolic import InputVariable, SharedVariable, _check_same_type, 
 from .frontend.trace import ArgSpec, Traced
 from .modes import Mode, get_mode
 
-__all__ = ["function", "Function"]
+__all__ = ["function", "Function", "ProfileStats"]
 
 _RANK_NAMES = {0: "scalar", 1: "vector", 2: "matrix", 3: "tensor3", 4: "tensor4"}
 
@@ -61,7 +61,9 @@ class Function:
         name: str | None = None,
         on_unused_input: str = "raise",
         allow_input_downcast: bool = False,
+        profile: bool | None = None,
     ):
+        started = time.perf_counter()
         self.name = name or "function"
         self.mode = get_mode(mode)
         self.allow_input_downcast = allow_input_downcast
@@ -92,8 +94,17 @@ class Function:
                 self.shared.append(var)
         self._traced = self._trace(graph_outputs, update_values)
         t = time.perf_counter()
+        graph_seconds = t - started
         self._exe: Executable = compile_traced(self._traced, self.mode.pipeline)
         self.compile_seconds = time.perf_counter() - t
+        self._reference: Any = None
+        from .config import config
+
+        on = config.profile if profile is None else profile
+        self.profile: ProfileStats | None = (
+            ProfileStats(self.name, self.mode.name, self.mode.pipeline, {"graph": graph_seconds, **self._exe.timings})
+            if on else None
+        )
 
     # -- building ------------------------------------------------------------
     def _check_inputs(self, inputs: Any) -> list[Variable]:
@@ -206,6 +217,15 @@ class Function:
 
     # -- calling -------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.profile is None:
+            return self._call(args, kwargs)
+        t = time.perf_counter()
+        try:
+            return self._call(args, kwargs)
+        finally:
+            self.profile.record(time.perf_counter() - t)
+
+    def _call(self, args: tuple, kwargs: dict) -> Any:
         if kwargs:
             args = self._bind(args, kwargs)
         if len(args) != len(self.inputs):
@@ -215,7 +235,7 @@ class Function:
             )
         arrays = [self._convert(a, v, i) for i, (a, v) in enumerate(zip(args, self.inputs))]
         arrays += [s._value for s in self.shared]
-        outs = self._exe.run(arrays)
+        outs = self.mode.run(self, arrays)
         if self._single:
             return outs[0]
         return list(outs)
@@ -280,6 +300,14 @@ class Function:
         """The IR of every stage: ``f.lower().as_text("tir")``, ``"tir-opt"``, ``"llvm-ir"``..."""
         return lower(self._traced, self.mode.pipeline)
 
+    def _reference_graph(self) -> Any:
+        """The unoptimised graph for the reference interpreter (built on first use)."""
+        if self._reference is None:
+            from .reference import ReferenceGraph
+
+            self._reference = ReferenceGraph(self._traced, _entry_name(self._traced.name))
+        return self._reference
+
     @property
     def traced(self) -> Traced:
         """The graph that was compiled: inputs (explicit, then shared) and outputs (then updates)."""
@@ -293,6 +321,68 @@ class Function:
 _MISSING = object()
 
 
+class ProfileStats:
+    """Where a profiled function's time went (``ti.function(..., profile=True)``
+    or ``ti.config.profile = True``): ``f.profile``.
+
+    ``compile_timings``: seconds per compilation stage (``graph``: building
+    the graph, ``emit``, ``tir-opt``, ``linalg``, ``bufferized``, ``llvm``,
+    ``llvm-ir``, ``llvm-jit``; ``total``: emit to machine code). ``calls``,
+    ``call_seconds`` (total), ``min_call_seconds``, ``max_call_seconds``: the
+    wall time of every call, argument checks and the mode's own work
+    included. ``summary()`` is the table.
+    """
+
+    def __init__(self, name: str, mode: str, pipeline: str, compile_timings: dict[str, float]):
+        self.name, self.mode, self.pipeline = name, mode, pipeline
+        self.compile_timings = dict(compile_timings)
+        self.calls = 0
+        self.call_seconds = 0.0
+        self.min_call_seconds = float("inf")
+        self.max_call_seconds = 0.0
+
+    def record(self, seconds: float) -> None:
+        self.calls += 1
+        self.call_seconds += seconds
+        self.min_call_seconds = min(self.min_call_seconds, seconds)
+        self.max_call_seconds = max(self.max_call_seconds, seconds)
+
+    @property
+    def mean_call_seconds(self) -> float:
+        return self.call_seconds / self.calls if self.calls else 0.0
+
+    def summary(self) -> str:
+        """A table: compile time per stage, then the calls."""
+        t = self.compile_timings
+        total = t.get("graph", 0.0) + t.get("total", 0.0)
+        lines = [f"Function profile: {self.name} (mode {self.mode}, pipeline {self.pipeline})",
+                 f"  compile {_seconds(total)}"]
+        for stage, seconds in t.items():
+            if stage != "total":
+                share = f"{100 * seconds / total:5.1f}%" if total else ""
+                lines.append(f"    {stage:<12}{_seconds(seconds):>12}  {share}")
+        if self.calls:
+            lines.append(
+                f"  {self.calls} call{'s' if self.calls > 1 else ''}: total {_seconds(self.call_seconds)}, "
+                f"mean {_seconds(self.mean_call_seconds)}, min {_seconds(self.min_call_seconds)}, "
+                f"max {_seconds(self.max_call_seconds)}"
+            )
+        else:
+            lines.append("  0 calls")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<ProfileStats {self.name}: {self.calls} call(s), {_seconds(self.call_seconds)}>"
+
+
+def _seconds(s: float) -> str:
+    if s >= 1:
+        return f"{s:.3f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3f} ms"
+    return f"{s * 1e6:.1f} us"
+
+
 def function(
     inputs: Sequence[Variable],
     outputs: Any = None,
@@ -302,6 +392,7 @@ def function(
     name: str | None = None,
     on_unused_input: str = "raise",
     allow_input_downcast: bool = False,
+    profile: bool | None = None,
 ) -> Function:
     """Compile ``outputs`` (a Variable, a list of them, or None) of symbolic ``inputs``.
 
@@ -309,10 +400,12 @@ def function(
     every shared variable takes its expression's value, all computed from
     the values before the call, written in place. ``givens``:
     ``{variable: expression}`` substituted in the graph before compiling.
-    ``mode``: ``"FAST_RUN"`` (default ``ti.config.mode``), ``"FAST_COMPILE"``
-    or a :class:`tensorir.Mode`. An input the outputs do not use is an error
+    ``mode``: ``"FAST_RUN"`` (default ``ti.config.mode``), ``"FAST_COMPILE"``,
+    ``"DebugMode"``, ``"NanGuardMode"`` or a :class:`tensorir.Mode` (see
+    :mod:`tensorir.modes`). ``profile=True`` (default ``ti.config.profile``)
+    times compilation and calls: ``f.profile.summary()``. An input the outputs do not use is an error
     unless ``on_unused_input`` is ``"warn"`` or ``"ignore"``. NumPy inputs
     must have the input's dtype or cast to it safely
     (``allow_input_downcast=True`` allows any cast).
     """
-    return Function(inputs, outputs, updates, givens, mode, name, on_unused_input, allow_input_downcast)
+    return Function(inputs, outputs, updates, givens, mode, name, on_unused_input, allow_input_downcast, profile)
