@@ -1,5 +1,7 @@
 # Two entry points on a fresh machine: `make demo` and `make test`.
-# Each creates .venv (once) and installs tensorir with what it needs.
+# Each creates .venv (once) and installs tensorir with what it needs: the
+# `test` extra, and the `examples` extra (scikit-learn for the digits data,
+# matplotlib for the training curve that `make demo` saves to mlp.png).
 # `make bench` also installs the benchmark extras (JAX, PyTensor).
 PY ?= python3
 VENV := .venv
@@ -22,7 +24,7 @@ $(BENCH_STAMP): $(STAMP)
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/python examples/mlp.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests
