@@ -21,6 +21,7 @@ MODULES = [
     "tensorir.frontend.nnet",
     "tensorir.function",
     "tensorir.modes",
+    "tensorir.printing",
 ]
 
 

@@ -53,6 +53,7 @@ from .frontend.symbolic import (
 from .function import Function, ProfileStats, function
 from .jit import JitFunction, jit
 from .modes import DebugMode, Mode, NanGuardMode
+from .printing import debugprint, graphviz, to_dot
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,9 @@ __all__ = [
     "DebugMode",
     "NanGuardMode",
     "ProfileStats",
+    "debugprint",
+    "to_dot",
+    "graphviz",
     "shared",
     "SharedVariable",
     "scalar",
