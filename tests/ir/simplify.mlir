@@ -445,12 +445,14 @@ func.func @reduce_unit_axes(%arg0: tensor<?x1xf32>) -> (tensor<?xf32>, tensor<?x
 }
 
 // the count comes from the tensor the dim was read off, not from the broadcast;
-// mul_nonan: an empty sum is 0 even for x = inf
+// mul_nonan: an empty sum is 0 even for x = inf; + 0.0: a sum of -0.0 is +0.0
 // CHECK-LABEL: func.func @sum_of_broadcast
 // CHECK-NOT: "tir.broadcast_to"
 // CHECK: %[[N:[0-9]+]] = "tir.size"(%arg1) {axes = array<i64: 0>, dtype = f32}
 // CHECK-NEXT: %[[S:[0-9]+]] = "tir.mul_nonan"(%[[N]], %arg0)
-// CHECK-NEXT: return %[[S]]
+// CHECK-NEXT: %[[Z:[0-9]+]] = "tir.constant"() {value = dense<0.000000e+00> : tensor<f32>}
+// CHECK-NEXT: %[[A:[0-9]+]] = "tir.add"(%[[S]], %[[Z]])
+// CHECK-NEXT: return %[[A]]
 func.func @sum_of_broadcast(%arg0: tensor<?xf32>, %arg1: tensor<?x?xf32>) -> tensor<?xf32> {
   %d0 = "tir.dim"(%arg1) {axis = 0 : i64} : (tensor<?x?xf32>) -> index
   %d1 = "tir.dim"(%arg1) {axis = 1 : i64} : (tensor<?x?xf32>) -> index
@@ -459,10 +461,11 @@ func.func @sum_of_broadcast(%arg0: tensor<?xf32>, %arg1: tensor<?x?xf32>) -> ten
   return %1 : tensor<?xf32>
 }
 
-// a static, non-empty count: the mean of copies of x is x
+// a static, non-empty count: the mean of copies of x is x + 0.0 (-0.0 becomes +0.0)
 // CHECK-LABEL: func.func @mean_of_broadcast
-// CHECK-NOT: "tir.
-// CHECK: return %arg0
+// CHECK-NEXT: %[[Z:[0-9]+]] = "tir.constant"() {value = dense<0.000000e+00> : tensor<f32>}
+// CHECK-NEXT: %[[A:[0-9]+]] = "tir.add"(%arg0, %[[Z]])
+// CHECK-NEXT: return %[[A]]
 func.func @mean_of_broadcast(%arg0: tensor<3xf32>) -> tensor<3xf32> {
   %0 = "tir.broadcast_to"(%arg0) {shape = array<i64: 4, 3>} : (tensor<3xf32>) -> tensor<4x3xf32>
   %1 = "tir.mean"(%0) {axes = array<i64: 0>, keepdims = false} : (tensor<4x3xf32>) -> tensor<3xf32>

@@ -30,7 +30,8 @@ Integers wrap around, so integer rules hold modulo 2**bits. Consequences:
 Rules marked ``exact=False`` are the documented exceptions; each is *more*
 accurate than what it replaces, never less: ``log(exp x) -> x`` (exp rounds
 and overflows), and float sums and means of broadcasts (``sum`` of n copies
-of x rounds n-1 times and turns -0.0 into +0.0; ``n * x`` rounds once).
+of x rounds n-1 times, ``n * x`` rounds once; both rules add ``+ 0.0`` so
+that, as in the sum, -0.0 becomes +0.0).
 
 Canonical forms the rules leave (and ``tir-stabilize`` can rely on):
 negation is ``tir.neg`` (never ``x * -1`` or ``-0.0 - x``), moved out of
@@ -110,9 +111,9 @@ SIMPLIFY = RuleSet("simplify", (
     Rule("reduce_unit_axes", L.REDUCTIONS, L.reduce_over_unit_axes,
          "r(x, axes of size 1) -> squeeze(x, axes) (+ 0.0 for float sum, mean)"),
     Rule("sum_of_broadcast", "tir.sum", L.sum_of_broadcast,
-         "sum(broadcast_to(x), repeated axes) -> n * x (exact for ints)", exact=False),
+         "sum(broadcast_to(x), repeated axes) -> n * x (+ 0.0 for floats; exact for ints)", exact=False),
     Rule("mean_of_broadcast", "tir.mean", L.mean_of_broadcast,
-         "mean(broadcast_to(x), repeated axes) -> x", exact=False),
+         "mean(broadcast_to(x), repeated axes) -> x (+ 0.0 for floats)", exact=False),
     Rule("extreme_of_broadcast", ("tir.max", "tir.min"), L.extreme_of_broadcast,
          "max | min(broadcast_to(x), repeated axes) -> x"),
 ))

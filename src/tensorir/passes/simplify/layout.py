@@ -252,9 +252,10 @@ def _unrepeated(x: ir.Value, axes: Sequence[int], rank: int, keepdims: bool) -> 
 
 
 def sum_of_broadcast(op: ir.Operation) -> Any:
-    """sum(broadcast_to(x), axes x was repeated along) -> broadcast_to(n * x)
+    """sum(broadcast_to(x), axes x was repeated along) -> broadcast_to(n * x) (floats: n * x + 0.0)
 
-    n is the number of elements summed; floats take mul_nonan(n, x), so n = 0 gives 0 even for inf.
+    n is the number of elements summed; floats take mul_nonan(n, x), so n = 0 gives 0 even for inf,
+    and + 0.0, as a sum starts from +0.0: sum([-0.0, -0.0]) is +0.0, 2 * -0.0 is -0.0.
     """
     found = _broadcast_operand(op)
     if found is None:
@@ -277,13 +278,16 @@ def sum_of_broadcast(op: ir.Operation) -> Any:
             n = n * p
         n = n * float(static) if parts and static != 1 else n
         z = build("mul_nonan", n, z)
+    if is_float(x):
+        z = z + 0.0
     return _rebroadcast(op, z, extents, axes, keepdims)
 
 
 def mean_of_broadcast(op: ir.Operation) -> Any:
-    """mean(broadcast_to(x), axes x was repeated along) -> broadcast_to(x)
+    """mean(broadcast_to(x), axes x was repeated along) -> broadcast_to(x) (floats: x + 0.0)
 
-    x * (n / n) where the count n may be 0: the mean of nothing is NaN.
+    x * (n / n) where the count n may be 0: the mean of nothing is NaN. + 0.0 as for sums:
+    the mean of copies of -0.0 is +0.0.
     """
     found = _broadcast_operand(op)
     if found is None:
@@ -296,6 +300,8 @@ def mean_of_broadcast(op: ir.Operation) -> Any:
         for p in parts[1:]:
             n = n * p
         z = z * (n / n)
+    if is_float(x):
+        z = z + 0.0
     return _rebroadcast(op, z, extents, axes, keepdims)
 
 
