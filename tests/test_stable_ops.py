@@ -289,3 +289,23 @@ def test_the_op_rejects_labels_of_another_dtype_or_rank() -> None:
         rule.result_types([x, TensorType("float64", (2, 3))], {"axes": (1,)})
     with pytest.raises(ShapeError, match="logits of rank 2 and labels of rank 1"):
         rule.result_types([x, TensorType("float32", (3,))], {"axes": (1,)})
+
+
+# -- code generation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_the_ops_vectorise_without_libm_calls(dtype: str) -> None:
+    import re
+
+    from tensorir.runtime.cpu import optimize
+
+    el = "float" if dtype == "float32" else "double"
+    a = np.linspace(-3, 3, 64).astype(dtype)
+    x = np.zeros((4, 64), dtype)
+    for f, args in ((ti.jit(lambda a, b: ti.logaddexp(a, b) + ti.log1mexp(-ti.abs(a))), (a, a)),
+                    (ti.jit(ti.nn.softmax_cross_entropy), (x, x))):
+        llvm = str(optimize(f.lower(*args).as_text("llvm-ir")))
+        calls = set(re.findall(r"call [^@]*@([A-Za-z_.0-9]+)", llvm))
+        assert not {c for c in calls if re.fullmatch(r"(exp|log|expm1|log1p)f?", c)}, calls
+        assert re.search(rf"<\d+ x {el}>", llvm), "not vectorised"
