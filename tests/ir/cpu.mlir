@@ -73,3 +73,25 @@ func.func public @swap(%a: tensor<?xf64>, %b: tensor<?xf64>) -> (tensor<f64>, te
   %0 = "tir.sum"(%a) {axes = array<i64: 0>, keepdims = false} : (tensor<?xf64>) -> tensor<f64>
   return %0, %b, %a : tensor<f64>, tensor<?xf64>, tensor<?xf64>
 }
+
+// -----
+
+// tir-unshare-empty-tensors: a fill that one op writes in place (the sum's
+// zero init) and another use reads (returned zeros) gets a copy per use, so
+// the returned zeros do not see the sum.
+// UNSHARE-LABEL: func.func @zeros_beside_a_sum
+// UNSHARE: %[[F1:[0-9]+]] = linalg.fill
+// UNSHARE: %[[S:[0-9]+]] = linalg.generic {{.*}} outs(%[[F1]] : tensor<f64>)
+// UNSHARE: %[[F2:[0-9]+]] = linalg.fill
+// UNSHARE: return %[[S]], %[[F2]]
+func.func @zeros_beside_a_sum(%x: tensor<?xf64>) -> (tensor<f64>, tensor<f64>) {
+  %zero = arith.constant 0.0 : f64
+  %0 = tensor.empty() : tensor<f64>
+  %1 = linalg.fill ins(%zero : f64) outs(%0 : tensor<f64>) -> tensor<f64>
+  %2 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]} ins(%x : tensor<?xf64>) outs(%1 : tensor<f64>) {
+  ^bb0(%in: f64, %out: f64):
+    %s = arith.addf %out, %in : f64
+    linalg.yield %s : f64
+  } -> tensor<f64>
+  return %2, %1 : tensor<f64>, tensor<f64>
+}

@@ -250,7 +250,7 @@ def unshare_empty_tensors(module_op: ir.Operation) -> None:
     for op in walk(module_op, ["linalg.fill", "linalg.generic"]):
         if op.name == "linalg.generic" and _generic_inputs(op):
             continue
-        _one_per_use(op, inits_only=True)  # a fill read as an input is not copied
+        _one_per_use(op, inits_only=True)  # a fill only read as an input is not copied
     for op in walk(module_op, ["tensor.empty"]):
         _one_per_use(op, inits_only=False)
 
@@ -272,11 +272,18 @@ def _is_init(owner: ir.Operation, index: int) -> bool:
 def _one_per_use(op: ir.Operation, inits_only: bool) -> None:
     if len(op.results) != 1:
         return
-    uses = []
+    uses, inits = [], []
     for u in op.results[0].uses:
         owner = u.owner.operation if hasattr(u.owner, "operation") else u.owner
-        if not inits_only or _is_init(owner, u.operand_number):
-            uses.append((owner, u.operand_number))
+        uses.append((owner, u.operand_number))
+        if _is_init(owner, u.operand_number):
+            inits.append((owner, u.operand_number))
+    if inits_only:
+        # a fill only read (fused later) stays shared; a fill that some op
+        # writes in place is copied for every other use too, or a use that
+        # reads it after the write (a returned zeros) would see the writer's
+        # result
+        uses = inits + [u for u in uses if u not in inits] if inits else []
     for owner, index in uses[1:]:
         clone = op.clone(ir.InsertionPoint(owner))
         owner.operands[index] = clone.results[0]
