@@ -272,7 +272,7 @@ def test_bad_args_spec(spec: str, message: str) -> None:
         (["--tir-dce=fast"], 2, "--tir-dce=fast: tir pass tir-dce takes no options"),
         (["--tir-pipeline=bogus"], 2, "no pipeline named 'bogus'; choose one of fast_compile, fast_run, none"),
         (["--tir-dce", "--print-ir-after=cse"], 2, "--print-ir-after=cse: the pipeline has no top-level step cse (its steps: tir-dce)"),
-        (["--emit=ptx"], 2, "--emit=ptx is not available yet: tensorir has no GPU lowering so far"),
+        (["--emit=ptx"], 1, "--emit=ptx: lowering failed: tir.wrt is a differentiation marker"),
         (["--emit=gpu"], 2, "argument --emit: invalid choice: 'gpu'"),
         (["--args", "float32[?]"], 2, "--args gives the argument types of --import MODULE:FUNCTION"),
         (["--tir-to-linalg"], 1, "pass tir-to-linalg failed: tir.wrt is a differentiation marker and has no lowering: run the tir-autodiff pass before tir-to-linalg"),

@@ -164,11 +164,6 @@ def _run(argv: list[str]) -> int:
     if args.list_passes:
         sys.stdout.write(list_passes())
         return 0
-    if args.emit == "ptx":
-        raise UsageError(
-            "--emit=ptx is not available yet: tensorir has no GPU lowering so far, only the CPU pipeline "
-            f"(--emit={'|'.join(s for s in EMIT_STAGES if s != 'ptx')})"
-        )
     if flags and args.pass_pipeline is not None:
         raise UsageError(f"give passes either as flags ({' '.join(flags)}) or as --pass-pipeline, not both")
     if args.args is not None and args.import_ is None:
@@ -328,6 +323,8 @@ def emit(module: ir.Module, stage: str, asm: Callable[[ir.Operation], str]) -> s
     order = EMIT_STAGES.index(stage)
     now = stage_of(module.operation)
     try:
+        if stage == "ptx":
+            return _ptx(module, now)
         if order >= EMIT_STAGES.index("linalg") and now in ("tir", "linalg"):
             cpu.lower_tir_to_linalg(module)
         if order >= EMIT_STAGES.index("bufferized") and now in ("tir", "linalg"):
@@ -340,6 +337,18 @@ def emit(module: ir.Module, stage: str, asm: Callable[[ir.Operation], str]) -> s
     except (TensorIRError, MLIRError, RuntimeError, ValueError) as exc:
         raise OptError(f"--emit={stage}: lowering failed: {exc}") from None
     return asm(module.operation) + "\n"
+
+
+def _ptx(module: ir.Module, now: str) -> str:
+    """PTX of the module's kernels (the GPU recipe of ``lowering/gpu.py``), from tir or linalg IR."""
+    from ..lowering import cpu, gpu
+
+    if now not in ("tir", "linalg"):
+        raise OptError(f"--emit=ptx lowers tir or linalg-on-tensors IR, found IR at the {now} stage")
+    if now == "tir":
+        cpu.lower_tir_to_linalg(module)
+    gpu.to_gpu_binaries(module)
+    return gpu.ptx_of(module)
 
 
 def stage_of(module_op: ir.Operation) -> str:
