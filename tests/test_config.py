@@ -54,3 +54,13 @@ def test_flags_from_the_environment() -> None:
         env=env, capture_output=True, text=True, check=True,
     )
     assert out.stdout.split() == ["fast_compile", "fast_compile"]
+
+
+def test_floatx_and_mode_from_the_environment() -> None:
+    env = {**os.environ, "TENSORIR_FLAGS": "floatX=float32,mode=FAST_COMPILE,optimizer=fast_compile",
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    code = ("import numpy as np, tensorir as ti; x = ti.matrix('x'); f = ti.function([x], x * 2.0); "
+            "print(x.type.dtype, ti.config.mode, f.mode.pipeline, f(np.ones((1, 1), np.float32)).dtype)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["float32", "FAST_COMPILE", "fast_compile", "float32"]
