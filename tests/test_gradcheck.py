@@ -111,6 +111,15 @@ CASES: dict[str, list[Case]] = {
     "split": [Case(_split, [(3, 5)]), Case(_split_static, [(4, 2)], id="static")],
     "broadcast_to": [Case(lambda x: ti.broadcast_to(x, (3, 4)) * ti.arange(4.0), [(1, 4)])],
     "flip": [Case(lambda x: ti.flip(x, 1) * ti.arange(4.0), [S])],
+    "dynamic_slice": [
+        Case(lambda x: ti.dynamic_slice(x, (1, 2), (2, 3)), [(4, 5)]),
+        Case(lambda x: x[x.shape[0] - 2] * x[1 - x.shape[0]], [(4, 5)], id="traced-index"),
+        Case(lambda x: x[x.shape[0] - 3:x.shape[0] - 1, 1:], [(4, 5)], id="traced-slice"),
+    ],
+    "dynamic_update_slice": [
+        Case(lambda x, v: ti.dynamic_update_slice(x, ti.reshape(v, (2, 5)), (1, 0)), [(4, 5), (2, 5)]),
+        Case(lambda x, v: ti.slice_update(x, (x.shape[0] - 1, slice(1, 3)), v), [(4, 5), (2,)], id="traced-index"),
+    ],
     "wrt": [Case(_wrt, [S])],
 }
 

@@ -459,6 +459,10 @@ EXERCISED: dict[str, tuple[Callable[..., Any], tuple[np.ndarray, ...], Callable[
              lambda x: np.float64(x.size)),
     "broadcast_to": (lambda x: ti.broadcast_to(x, (2, 3, 4)), (data((3, 1)),), lambda x: np.broadcast_to(x, (2, 3, 4))),
     "flip": (lambda x: ti.flip(x), (data((3, 4)),), np.flip),
+    # traced indices (tests/test_dynamic_index.py has the rest): x.shape[0] - 1 is known at run time only
+    "dynamic_slice": (lambda x: x[x.shape[0] - 1, 1:], (data((3, 4)),), lambda x: x[-1, 1:]),
+    "dynamic_update_slice": (lambda x: ti.slice_update(x, x.shape[0] - 2, 0.5), (data((3, 4)),),
+                             lambda x: _set(x, 1, 0.5)),
 }
 
 

@@ -22,10 +22,12 @@ import numpy as np
 from .dialects import new_context
 from .dialects._bindings import ir
 from .dialects.types import Sym
-from .errors import CompileError, NonFiniteError, ShapeError
+from .errors import CompileError, IndexOutOfBoundsError, NonFiniteError, ShapeError
 from .frontend.emit import emit_function
+from .frontend.graph import SourceLoc
 from .frontend.trace import Traced
 from .lowering import cpu
+from .lowering.checks import STATUS_SIZE, IndexCheck, check_table
 from .config import config
 from .passes import pipeline_steps
 from .runtime.cpu import CompiledKernel, CpuCompiler, assembly
@@ -61,8 +63,11 @@ def _entry_name(name: str) -> str:
     return "tir_" + safe
 
 
-def _run_stages(traced: Traced, pipeline: str, keep: bool) -> tuple[str, str, dict[str, str], dict[str, float]]:
-    """Emit and lower to LLVM IR; returns (llvm ir, entry name, texts, timings)."""
+def _run_stages(
+    traced: Traced, pipeline: str, keep: bool
+) -> tuple[str, str, dict[str, str], dict[str, float], list[IndexCheck]]:
+    """Emit and lower to LLVM IR; returns (llvm ir, entry name, texts, timings,
+    the run-time index checks of the entry function)."""
     texts: dict[str, str] = {}
     timings: dict[str, float] = {}
     entry = _entry_name(traced.name)
@@ -85,13 +90,22 @@ def _run_stages(traced: Traced, pipeline: str, keep: bool) -> tuple[str, str, di
 
         stage("tir-opt", lambda m: cpu.run_pipeline(m, pipeline_steps(pipeline), "the tir passes"))
         stage("linalg", cpu.lower_tir_to_linalg)
+        checks = check_table(_find_entry(module, entry))
         stage("bufferized", lambda m: cpu.bufferize(m, reuse=config.inplace))
         stage("llvm", cpu.lower_to_llvm_dialect)
         t0 = time.perf_counter()
         llvm_ir = cpu.to_llvm_ir(module)
         timings["llvm-ir"] = time.perf_counter() - t0
         texts["llvm-ir"] = llvm_ir
-    return llvm_ir, entry, texts, timings
+    return llvm_ir, entry, texts, timings, checks
+
+
+def _find_entry(module: ir.Module, entry: str) -> ir.Operation:
+    for view in module.body.operations:
+        op = view.operation
+        if op.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == entry:
+            return op
+    raise CompileError(f"internal: the lowered module has no function @{entry}")
 
 
 def _print(module: ir.Module) -> str:
@@ -99,7 +113,7 @@ def _print(module: ir.Module) -> str:
 
 
 def lower(traced: Traced, pipeline: str = "fast_run") -> Lowered:
-    llvm_ir, _, texts, timings = _run_stages(traced, pipeline, keep=True)
+    llvm_ir, _, texts, timings, _ = _run_stages(traced, pipeline, keep=True)
     texts["asm"] = assembly(llvm_ir)
     return Lowered(texts, timings)
 
@@ -111,25 +125,35 @@ class Executable:
     trace recorded, allocates the outputs with NumPy (their shapes computed
     from the inputs' shapes) and calls the kernel, which fills them in place.
     Arrays must be C-contiguous and of the traced dtypes and ranks.
+    ``checks``: the kernel's run-time index checks (``lowering/checks.py``).
     """
 
-    def __init__(self, traced: Traced, kernel: CompiledKernel, timings: dict[str, float], check_finite: bool):
+    def __init__(
+        self,
+        traced: Traced,
+        kernel: CompiledKernel,
+        timings: dict[str, float],
+        check_finite: bool,
+        checks: Sequence[IndexCheck] = (),
+    ):
         self.kernel = kernel
         self.timings = timings
         self.out_tree = traced.out_tree
         self.arg_names = [s.name for s in traced.specs]
         self.check_finite = check_finite
-        self.run = _make_runner(traced, kernel.call, check_finite)
+        self.checks = list(checks)
+        self.run = _make_runner(traced, kernel.call, check_finite, self.checks)
 
 
 def compile_traced(traced: Traced, pipeline: str = "fast_run", check_finite: bool = False) -> Executable:
     t = time.perf_counter()
-    llvm_ir, entry, _, timings = _run_stages(traced, pipeline, keep=False)
+    llvm_ir, entry, _, timings, checks = _run_stages(traced, pipeline, keep=False)
     returned = [v for k, v in enumerate(traced.outputs) if k not in traced.updates]
-    kernel = _compiler.compile(llvm_ir, entry, [v.type.rank for v in traced.inputs + returned])
+    ranks = [v.type.rank for v in traced.inputs + returned] + ([1] if checks else [])
+    kernel = _compiler.compile(llvm_ir, entry, ranks)
     timings["llvm-jit"] = kernel.compile_seconds
     timings["total"] = time.perf_counter() - t
-    return Executable(traced, kernel, timings, check_finite)
+    return Executable(traced, kernel, timings, check_finite, checks)
 
 
 def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
@@ -142,8 +166,22 @@ def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
             )
 
 
-def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
-    """Generate the per-call glue: shape checks, output allocation, the call."""
+def _make_runner(
+    traced: Traced, kernel: Callable[..., None], check_finite: bool, checks: Sequence[IndexCheck] = ()
+) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
+    """Generate the per-call glue: shape checks, output allocation, the call.
+
+    With run-time index ``checks`` the kernel takes a zeroed ``status``
+    array last; when a check failed it holds (check id, index, axis size)
+    and the glue raises :class:`IndexOutOfBoundsError`. A failed call must
+    leave the shared variables it updates in place unchanged, so the glue
+    first checks, in Python, every window whose start is integer arithmetic
+    on the integer inputs and input dims (``data[i * k:(i + 1) * k]``: see
+    :func:`_window_prechecks`), raising before the call; only when some
+    start is computed otherwise (``data[i // 2]``, ``data[argmax(x)]``) are
+    the updated shared variables copied before the call and restored before
+    raising, which costs one pass over them per call.
+    """
     names = [s.name for s in traced.specs]
 
     where: dict[Sym, str] = {}
@@ -180,6 +218,8 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
         messages.append((f"{why}: {describe(a)} = {{}} but {describe(b)} = {{}}", loc))
     if check_finite:
         lines.append("    check_finite(args)")
+    pre_lines, windows, complete = _window_prechecks(traced, leaf) if checks else ([], [], True)
+    lines += pre_lines
     outs = []
     for j, v in enumerate(traced.outputs):
         if j in traced.updates:
@@ -187,7 +227,18 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
         dims = [d.python(leaf) if isinstance(d, Sym) else repr(d) for d in v.type.shape]
         lines.append(f"    o{j} = empty(({''.join(d + ', ' for d in dims)}), dt{j})")
         outs.append(f"o{j}")
-    lines.append(f"    kernel({''.join(f'a{i}, ' for i in range(n_in))}{''.join(o + ', ' for o in outs)})")
+    updated = sorted(set(traced.updates.values()))
+    if checks:
+        lines.append(f"    st = zeros({STATUS_SIZE}, int64)")
+        for j in updated if not complete else ():
+            lines.append(f"    b{j} = a{j}.copy()")
+        outs_status = outs + ["st"]
+    else:
+        outs_status = outs
+    lines.append(f"    kernel({''.join(f'a{i}, ' for i in range(n_in))}{''.join(o + ', ' for o in outs_status)})")
+    if checks:
+        restore = "".join(f"(a{j}, b{j}), " for j in updated if not complete)
+        lines.append(f"    if st[0]: index_error(st, ({restore}))")
     lines.append(f"    return [{', '.join(outs)}]")
 
     def fail(k: int, va: int, vb: int) -> None:
@@ -197,8 +248,22 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
             text += f"\n{loc}"
         raise ShapeError(text)
 
+    def index_error(status: np.ndarray, restore: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        for array, before in restore:
+            np.copyto(array, before)
+        raise _index_error(traced, checks, status)
+
+    def window_fail(k: int, start: int, n: int) -> None:
+        check, loc = windows[k]
+        text = check.message(start, n)
+        raise IndexOutOfBoundsError(f"{text}\n{loc}" if loc is not None else text)
+
     namespace: dict[str, Any] = {
         "fail": fail,
+        "index_error": index_error,
+        "window_fail": window_fail,
+        "zeros": np.zeros,
+        "int64": np.int64,
         "empty": np.empty,
         "kernel": kernel,
         "check_finite": lambda arrays: _check_finite(arrays, names),
@@ -206,3 +271,87 @@ def _make_runner(traced: Traced, kernel: Callable[..., None], check_finite: bool
     }
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own Sym trees
     return namespace["run"]
+
+
+def _window_prechecks(
+    traced: Traced, leaf: Callable[[Sym], str]
+) -> tuple[list[str], list[tuple[IndexCheck, SourceLoc | None]], bool]:
+    """Lines of the glue checking window starts before the call, the checks
+    they make, and whether they cover every window of the graph.
+
+    A start is checked when it is int64 sums, differences, negations and
+    products of 0-d int64 inputs, constants and input dims, which the glue
+    evaluates exactly, as Python ints: where the exact start is in bounds,
+    the kernel's wrapping int64 arithmetic gives the same start, so its own
+    checks cannot fail. The locals ``_s``/``_n`` hold the start and the
+    axis size.
+    """
+    position = {v.id: p for p, v in enumerate(traced.inputs)}
+
+    def form(v: Any) -> str | None:
+        if v.id in position:
+            return f"int(a{position[v.id]})" if v.ndim == 0 and v.type.dtype == "int64" else None
+        node = v.owner
+        if node is None or v.ndim != 0 or v.type.dtype != "int64":
+            return None
+        if node.op == "constant":
+            return repr(int(np.asarray(node.attrs["value"])))
+        if node.op == "size" and len(node.attrs["axes"]) == 1 and node.inputs[0].id in position:
+            return f"s{position[node.inputs[0].id]}[{node.attrs['axes'][0]}]"
+        args = [form(a) for a in node.inputs]
+        if any(a is None for a in args):
+            return None
+        if node.op in ("add", "sub", "mul"):
+            return f"({args[0]} {dict(add='+', sub='-', mul='*')[node.op]} {args[1]})"
+        return f"(-{args[0]})" if node.op == "neg" else None
+
+    lines: list[str] = []
+    windows: list[tuple[IndexCheck, SourceLoc | None]] = []
+    complete = True
+    for node in traced.nodes:
+        if node.op not in ("dynamic_slice", "dynamic_update_slice"):
+            continue
+        x = node.inputs[0]
+        starts = iter(node.inputs[1 if node.op == "dynamic_slice" else 2:])
+        for axis, (k, w) in enumerate(zip(node.attrs["sizes"], node.attrs["wrap"])):
+            if k == -1:
+                continue
+            start, d = form(next(starts)), x.type.shape[axis]
+            try:
+                n = d.python(leaf) if isinstance(d, Sym) else repr(d)
+            except CompileError:  # a dim no input has
+                n = None
+            if start is None or n is None:
+                complete = False
+                continue
+            first = f"(_s + _n if _s < 0 else _s)" if w else "_s"
+            lines += [f"    _s = {start}", f"    _n = {n}"]
+            lines.append(f"    if not 0 <= {first} <= _n - {k}: window_fail({len(windows)}, _s, _n)")
+            windows.append((IndexCheck(node.op, axis, k, bool(w)), node.loc))
+    return lines, windows, complete
+
+
+def _index_error(traced: Traced, checks: Sequence[IndexCheck], status: np.ndarray) -> IndexOutOfBoundsError:
+    """The error of a failed run-time index check, at the user's line of its op."""
+    check_id, start, n = (int(v) for v in status[:3])
+    if not 1 <= check_id <= len(checks):
+        return IndexOutOfBoundsError(
+            f"internal: index check {check_id} of {traced.name} failed, but it has no such check"
+        )
+    check = checks[check_id - 1]
+    text = check.message(start, n)
+    loc = _check_location(traced, check)
+    return IndexOutOfBoundsError(f"{text}\n{loc}" if loc is not None else text)
+
+
+def _check_location(traced: Traced, check: IndexCheck) -> SourceLoc | None:
+    """The traced op's source location (with its function and text), else the
+    bare file and line the IR kept."""
+    if check.filename is None or check.line is None:
+        return None
+    for node in traced.nodes:
+        if node.loc is not None and node.loc.filename == check.filename and node.loc.line == check.line:
+            return node.loc
+    import linecache
+
+    return SourceLoc((check.filename, check.line, "?", linecache.getline(check.filename, check.line).strip()))

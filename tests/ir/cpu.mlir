@@ -95,3 +95,41 @@ func.func @zeros_beside_a_sum(%x: tensor<?xf64>) -> (tensor<f64>, tensor<f64>) {
   } -> tensor<f64>
   return %2, %1 : tensor<f64>, tensor<f64>
 }
+
+// -----
+
+// tir-entry-abi with a run-time index check (the marker tir-to-linalg leaves
+// for tir.dynamic_slice): the function takes a status out-param last, after
+// its out-params, marked {tir.status}; the check stores (check id 1, start,
+// axis size) into it when it fails and no earlier check did; tir.checks lists
+// the checks by id with their op's source line; the marker is gone. The
+// update in place of input 0 reads the row first (bufferized: the row is
+// copied out before the add overwrites the input).
+// ABI-LABEL: func.func public @row
+// ABI-SAME: (%arg0: tensor<?x?xf32> {bufferization.writable = true}, %arg1: tensor<i64> {bufferization.writable = false}, %arg2: memref<?xf32> {tir.out}, %[[ST:arg3]]: memref<3xi64> {tir.status}) -> tensor<?x?xf32>
+// ABI-SAME: attributes {tir.checks = [{axis = 0 : i64, file = "{{.*}}", line = {{[0-9]+}} : i64, op = "dynamic_slice", size = 1 : i64, wrap = true}]}
+// ABI-NOT: call @tir.index_check
+// ABI: %[[S:.*]] = tensor.extract %arg1[] : tensor<i64>
+// ABI: %[[FAIL:.*]] = arith.xori
+// ABI: %[[N:.*]] = arith.index_cast %dim : index to i64
+// ABI: %[[OLD:.*]] = memref.load %[[ST]][%[[C0:.*]]] : memref<3xi64>
+// ABI: %[[FIRST:.*]] = arith.cmpi eq, %[[OLD]], %c0_i64 : i64
+// ABI: %[[STORE:.*]] = arith.andi %[[FAIL]], %[[FIRST]] : i1
+// ABI: scf.if %[[STORE]] {
+// ABI-NEXT: %[[ID:.*]] = arith.constant 1 : i64
+// ABI-NEXT: memref.store %[[ID]], %[[ST]][%[[C0]]] : memref<3xi64>
+// ABI-NEXT: memref.store %[[S]], %[[ST]][%{{.*}}] : memref<3xi64>
+// ABI-NEXT: memref.store %[[N]], %[[ST]][%{{.*}}] : memref<3xi64>
+// ABI-NOT: func.func private @tir.index_check
+// BUF-LABEL: func.func public @row
+// BUF-SAME: (%arg0: memref<?x?xf32>, %arg1: memref<i64>, %arg2: memref<?xf32> {tir.out}, %arg3: memref<3xi64> {tir.status})
+// BUF: %[[VIEW:.*]] = memref.subview
+// BUF: memref.copy %[[VIEW]], %[[ROW:.*]] :
+// BUF: linalg.generic {{.*}} ins(%arg0 : memref<?x?xf32>) outs(%arg0 : memref<?x?xf32>)
+// BUF: memref.copy %{{.*}}, %arg2
+func.func public @row(%x: tensor<?x?xf32>, %i: tensor<i64>) -> (tensor<?xf32>, tensor<?x?xf32>) attributes {tir.updates = array<i64: -1, 0>} {
+  %0 = "tir.dynamic_slice"(%x, %i) {sizes = array<i64: 1, -1>, wrap = array<i64: 1, 0>} : (tensor<?x?xf32>, tensor<i64>) -> tensor<1x?xf32>
+  %1 = "tir.squeeze"(%0) {axes = array<i64: 0>} : (tensor<1x?xf32>) -> tensor<?xf32>
+  %2 = "tir.add"(%x, %x) : (tensor<?x?xf32>, tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %1, %2 : tensor<?xf32>, tensor<?x?xf32>
+}

@@ -50,6 +50,46 @@ func.func @constant() -> tensor<2xf32> {
   return %0 : tensor<2xf32>
 }
 
+// A window at a run-time offset (x[i]): the 0-d start is read, wrapped when
+// negative, and checked against the axis; the marker call reports a failed
+// check (tir-entry-abi turns it into a store into the status out-param). The
+// read stays in bounds: at offset 0 when the check fails, from zeros of the
+// window's size when the axis is free (it may be shorter than the window).
+// CHECK-LABEL: func.func @dynamic_index
+// CHECK: %[[S:.*]] = tensor.extract %arg1[] : tensor<i64>
+// CHECK: %[[I:.*]] = arith.index_cast %[[S]] : i64 to index
+// CHECK: %[[NEG:.*]] = arith.cmpi slt, %[[I]], %{{.*}} : index
+// CHECK: %[[W:.*]] = arith.select %[[NEG]], %{{.*}}, %[[I]] : index
+// CHECK: %[[OK:.*]] = arith.andi
+// CHECK: %[[FAIL:.*]] = arith.xori %[[OK]], %true : i1
+// CHECK: call @tir.index_check(%[[FAIL]], %[[S]], %{{.*}}) {tir.check = {axis = 0 : i64, op = "dynamic_slice", size = 1 : i64, wrap = true}} : (i1, i64, i64) -> ()
+// CHECK: %[[SRC:.*]] = scf.if %[[OK]] -> (tensor<?x?xf32>) {
+// CHECK-NEXT: scf.yield %arg0 : tensor<?x?xf32>
+// CHECK: linalg.fill
+// CHECK: %[[OFF:.*]] = arith.select %[[OK]], %[[W]], %{{.*}} : index
+// CHECK: tensor.extract_slice %[[SRC]][%[[OFF]], 0] [1, %{{.*}}] [1, 1] : tensor<?x?xf32> to tensor<1x?xf32>
+func.func @dynamic_index(%arg0: tensor<?x?xf32>, %arg1: tensor<i64>) -> tensor<1x?xf32> {
+  %0 = "tir.dynamic_slice"(%arg0, %arg1) {sizes = array<i64: 1, -1>, wrap = array<i64: 1, 0>} : (tensor<?x?xf32>, tensor<i64>) -> tensor<1x?xf32>
+  return %0 : tensor<1x?xf32>
+}
+
+// Writing a window (x[i:i + 2] = v) on a static axis: start in [0, 8 - 2],
+// no wrap; the insert happens only when the check passes.
+// CHECK-LABEL: func.func @dynamic_update
+// CHECK: %[[S:.*]] = tensor.extract %arg2[] : tensor<i64>
+// CHECK: %[[I:.*]] = arith.index_cast %[[S]] : i64 to index
+// CHECK: arith.cmpi sle, %[[I]], %c6 : index
+// CHECK: call @tir.index_check({{.*}}) {tir.check = {axis = 0 : i64, op = "dynamic_update_slice", size = 2 : i64, wrap = false}}
+// CHECK: scf.if %{{.*}} -> (tensor<8xf32>) {
+// CHECK-NEXT: %[[NEW:.*]] = tensor.insert_slice %arg1 into %arg0[%[[I]]] [2] [1] : tensor<2xf32> into tensor<8xf32>
+// CHECK-NEXT: scf.yield %[[NEW]]
+// CHECK-NEXT: } else {
+// CHECK-NEXT: scf.yield %arg0
+func.func @dynamic_update(%arg0: tensor<8xf32>, %arg1: tensor<2xf32>, %arg2: tensor<i64>) -> tensor<8xf32> {
+  %0 = "tir.dynamic_update_slice"(%arg0, %arg1, %arg2) {sizes = array<i64: 2>, wrap = array<i64: 0>} : (tensor<8xf32>, tensor<2xf32>, tensor<i64>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
 // -----
 
 // Derivative markers have no lowering: the pass fails and says which pass to run first.

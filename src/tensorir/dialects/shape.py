@@ -1,5 +1,8 @@
 """Shape ops and value constructors: constant, dim, full, arange and the layout ops.
 
+The windows at run-time offsets (``dynamic_slice``, ``dynamic_update_slice``)
+are defined in ``dynamic_slice.py`` and belong to this family's table.
+
 Free dimensions flow through IR as ``index`` values made by ``tir.dim``; an
 op whose result has a free dim that no operand determines (``tir.full`` of
 a shape taken from another tensor, ``tir.broadcast_to``, ``tir.reshape``)
@@ -26,6 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import DTypeError, IndexOutOfBoundsError, ShapeError
+from . import dynamic_slice
 from .dim_ops import SYM_OPS, DimOps, arange_length, index_axis, reshape_dims, slice_axis
 from .optable import OpDef
 from .types import DTYPES, Dim, Sym, TensorType, dim_min, prod, require_equal
@@ -509,4 +513,6 @@ OPS: list[OpDef] = [
           "shape", True, "repeat size-1 and missing leading axes up to a shape"),
     OpDef("flip", ("x",), {"axes": "ints"}, _flip_rule, lambda x, axes: np.flip(x, tuple(axes)).copy(),
           "shape", True, "reverse the order of elements along axes"),
+    # dynamic_slice, dynamic_update_slice: windows at run-time offsets (dynamic_slice.py)
+    *dynamic_slice.OPS,
 ]

@@ -23,16 +23,27 @@ import numpy as np
 
 from ..dialects.shape import DIM_SYMS
 from ..dialects.types import Dim, Sym
-from ..errors import ArgumentError, IndexOutOfBoundsError, ShapeError, UnsupportedError
+from ..errors import ArgumentError, DTypeError, IndexOutOfBoundsError, ShapeError, UnsupportedError
 from .core import as_variable, cast, constant, dim_variable, normalize_axes, promote_all
 from .dtypes import canonical_dtype
 from .graph import Variable, apply
+from .ops_dynamic_slice import (
+    Window,
+    dynamic_slice,
+    dynamic_update_slice,
+    has_traced_bound,
+    index_window,
+    is_traced_integer,
+    put,
+    slice_window,
+    take,
+)
 
 __all__ = [
     "reshape", "ravel", "transpose", "matrix_transpose", "permute_dims", "swapaxes", "moveaxis",
     "squeeze", "expand_dims", "concatenate", "stack", "hstack", "vstack", "broadcast_to", "flip",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "getitem",
-    "slice_update",
+    "slice_update", "dynamic_slice", "dynamic_update_slice",
 ]
 
 ShapeLike = Any  # an int, a free dim, or a sequence of them
@@ -466,8 +477,14 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Va
 
 
 def _index_entry(k: Any) -> Any:
-    if k is None or k is Ellipsis or isinstance(k, slice):
+    """An entry of a basic index: None, ``...``, an int, a slice of ints, or a
+    :class:`Window` for a traced integer or a slice with traced bounds."""
+    if k is None or k is Ellipsis:
         return k
+    if isinstance(k, slice):
+        return slice_window(k) if has_traced_bound(k) else k
+    if is_traced_integer(k):
+        return index_window(k)
     if isinstance(k, (bool, np.bool_)):
         raise UnsupportedError(
             "indexing with a bool is not supported; use None (np.newaxis) to add an axis, "
@@ -475,14 +492,12 @@ def _index_entry(k: Any) -> Any:
         )
     if isinstance(k, numbers.Integral):
         return int(k)
+    if isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype.kind in "iu":
+        return int(k)
     if isinstance(k, (Variable, np.ndarray, list)):
         raise UnsupportedError(
             "indexing with an array (integer or boolean) is not supported; use basic indexing "
             "(ints, slices, None, ...), or ti.where(mask, x, other) to select elementwise"
-        )
-    if isinstance(k, Sym):
-        raise UnsupportedError(
-            f"indexing with the free dim {k!r}: indices must be Python ints known when tracing"
         )
     raise ArgumentError(f"invalid index {k!r}: only ints, slices, None and ... are valid indices")
 
@@ -495,8 +510,14 @@ def _slice_bound(b: Any, what: str) -> int | None:
     raise UnsupportedError(f"slice {what} must be a Python int or None, found {b!r}")
 
 
-def _basic_index(v: Variable, key: Any) -> tuple[dict[str, tuple], list[int]]:
-    """``tir.slice`` attributes of ``v[key]`` and the positions of its new (``None``) axes."""
+def _basic_index(v: Variable, key: Any) -> tuple[dict[str, tuple], list[int], dict[int, Window]]:
+    """``tir.slice`` attributes of ``v[key]``, the positions of its new (``None``)
+    axes, and the windows of its traced entries (axis -> :class:`Window`).
+
+    The slice attributes apply to the windows when there are any: an axis
+    with a window has the slice ``::step`` or the index 0 (of its size-1
+    window) there.
+    """
     items = [_index_entry(k) for k in (key if isinstance(key, tuple) else (key,))]
     if sum(1 for k in items if k is Ellipsis) > 1:
         raise IndexOutOfBoundsError("an index can only have a single ellipsis ('...')")
@@ -514,6 +535,7 @@ def _basic_index(v: Variable, key: Any) -> tuple[dict[str, tuple], list[int]]:
     stops: list[int | None] = []
     steps: list[int] = []
     new_axes: list[int] = []
+    windows: dict[int, Window] = {}
     out_pos = 0
     axis = 0
     for k in items:
@@ -521,7 +543,13 @@ def _basic_index(v: Variable, key: Any) -> tuple[dict[str, tuple], list[int]]:
             new_axes.append(out_pos)
             out_pos += 1
             continue
-        if isinstance(k, int):
+        if isinstance(k, Window):
+            windows[axis] = k
+            starts.append(0 if k.drop else None)
+            stops.append(None)
+            steps.append(0 if k.drop else k.step)
+            out_pos += 0 if k.drop else 1
+        elif isinstance(k, int):
             n = v.shape[axis]
             if isinstance(n, int) and not -n <= k < n:
                 raise IndexOutOfBoundsError(f"index {k} is out of bounds for axis {axis} with size {n}")
@@ -537,7 +565,7 @@ def _basic_index(v: Variable, key: Any) -> tuple[dict[str, tuple], list[int]]:
             steps.append(1 if step is None else step)
             out_pos += 1
         axis += 1
-    return {"starts": tuple(starts), "stops": tuple(stops), "steps": tuple(steps)}, new_axes
+    return {"starts": tuple(starts), "stops": tuple(stops), "steps": tuple(steps)}, new_axes, windows
 
 
 def _is_identity(attrs: dict[str, tuple]) -> bool:
@@ -551,10 +579,18 @@ def getitem(x: Any, key: Any) -> Variable:
 
     An int on a free axis is checked against the axis size on every call;
     on a static axis an out-of-range int raises :class:`IndexOutOfBoundsError`
-    (an ``IndexError``) at once.
+    (an ``IndexError``) at once. Traced integers index too (``x[i]``,
+    ``x[i * k:(i + 1) * k]``, see ``ops_dynamic_slice.py``): the window is
+    read with ``tir.dynamic_slice`` and checked on every call.
     """
     v = as_variable(x)
-    attrs, new_axes = _basic_index(v, key)
+    attrs, new_axes, windows = _basic_index(v, key)
+    if windows:
+        v = take(v, windows)
+        dropped = tuple(a for a, w in sorted(windows.items()) if w.drop)
+        if dropped:
+            v = apply("squeeze", [v], {"axes": dropped})
+            attrs = {name: tuple(e for a, e in enumerate(kept) if a not in dropped) for name, kept in attrs.items()}
     out = v if _is_identity(attrs) else apply("slice", [v], attrs)
     if new_axes:
         out = apply("expand_dims", [out], {"axes": tuple(new_axes)})
@@ -565,8 +601,10 @@ def slice_update(x: Any, index: Any, v: Any) -> Variable:
     """A copy of ``x`` with ``x[index]`` replaced by ``v``: JAX's ``x.at[index].set(v)``.
 
     ``index`` is a basic index as in ``x[index]`` (ints, slices with any
-    steps, None, ``...``). ``v`` broadcasts to the shape of ``x[index]`` and
-    is cast to ``x``'s dtype, as NumPy's ``y = x.copy(); y[index] = v`` does.
+    steps, None, ``...``, and traced integers as in :func:`getitem`, whose
+    window is then written back with ``tir.dynamic_update_slice``). ``v``
+    broadcasts to the shape of ``x[index]`` and is cast to ``x``'s dtype,
+    as NumPy's ``y = x.copy(); y[index] = v`` does.
     ``x`` itself is left unchanged.
 
     >>> import numpy as np, tensorir as ti
@@ -579,9 +617,15 @@ def slice_update(x: Any, index: Any, v: Any) -> Variable:
     """
     xv = as_variable(x, "slice_update x")
     try:
-        attrs, new_axes = _basic_index(xv, index)
-    except (UnsupportedError, ArgumentError, IndexOutOfBoundsError, ShapeError) as exc:
+        attrs, new_axes, windows = _basic_index(xv, index)
+    except (UnsupportedError, ArgumentError, IndexOutOfBoundsError, ShapeError, DTypeError) as exc:
         raise type(exc)(f"slice_update index: {exc}") from None
+    if windows:  # update the windows' contents, then write them back
+        return put(xv, _slice_update(take(xv, windows), attrs, new_axes, v), windows)
+    return _slice_update(xv, attrs, new_axes, v)
+
+
+def _slice_update(xv: Variable, attrs: dict[str, tuple], new_axes: list[int], v: Any) -> Variable:
     target = xv if _is_identity(attrs) else apply("slice", [xv], attrs)  # supplies the slice's free dims
     value = cast(as_variable(v, "slice_update value"), xv.type.dtype)
     shape = list(target.shape)

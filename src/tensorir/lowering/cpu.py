@@ -3,7 +3,9 @@
 Calling convention of a compiled entry function (see ``tir-entry-abi``):
 results are written into caller-allocated buffers passed after the inputs
 (destination-passing style), so the function allocates nothing the caller
-must free, and the runtime can hand results to NumPy without a copy.
+must free, and the runtime can hand results to NumPy without a copy. A
+function with run-time index checks takes one more buffer last, its
+``status`` (``lowering/checks.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..dialects._bindings import (
 from ..errors import CompileError
 from .bool_storage import bool_storage
 from .buffers import free_early, reuse_buffers
+from .checks import drop_declaration, thread_status
 from .linalg import linalg_to_blas
 from .to_linalg import tir_to_linalg
 
@@ -55,6 +58,11 @@ def entry_abi(module_op: ir.Operation) -> None:
     bufferization. Bufferization writes it in place when no op reads the old
     value afterwards, and otherwise computes it aside and copies it in at the
     end, so every op reads the values from before the call.
+
+    A function with run-time index checks (markers left by ``tir-to-linalg``
+    for ``tir.dynamic_slice``...) gets a last parameter after the out-params,
+    ``status: memref<3xi64> {tir.status}``, which the checks write; see
+    ``lowering/checks.py``.
     """
     from mlir.dialects import bufferization, func, tensor
 
@@ -65,6 +73,7 @@ def entry_abi(module_op: ir.Operation) -> None:
         ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
         updates = _updates(op, len(ftype.results), len(ftype.inputs))
         if not ftype.results:
+            thread_status(op)
             continue
         block = op.regions[0].blocks[0]
         plain = [k for k in range(len(ftype.results)) if updates[k] < 0]
@@ -102,6 +111,8 @@ def entry_abi(module_op: ir.Operation) -> None:
         ]
         out_param = ir.DictAttr.get({OUT_PARAM: ir.UnitAttr.get()})
         op.attributes["arg_attrs"] = ir.ArrayAttr.get(arg_attrs + [out_param] * len(out_types))
+        thread_status(op)
+    drop_declaration(module_op)
 
 
 _TENSOR_VIEWS = ("tensor.cast", "tensor.collapse_shape", "tensor.expand_shape", "tensor.extract_slice", "tensor.reshape")

@@ -3,7 +3,8 @@
 Takes in: ``tir.constant``, ``dim``, ``full``, ``arange``, ``reshape``,
 ``transpose``, ``expand_dims``, ``squeeze``, ``concatenate``, ``stack``,
 ``slice``, ``slice_update``, ``split``, ``size``, ``broadcast_to``,
-``flip``. Leaves: ``tensor`` reshapes and slices (``collapse_shape``/
+``flip``, and (in ``dynamic_slice.py``) ``dynamic_slice`` and
+``dynamic_update_slice``. Leaves: ``tensor`` reshapes and slices (``collapse_shape``/
 ``expand_shape``, ``extract_slice``/``insert_slice``), ``linalg.generic``
 for data movement that is not a view (transpose, broadcast, reversed reads,
 arange), ``tensor.from_elements`` for sizes as arrays, and ``arith`` on
@@ -562,3 +563,9 @@ RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {
     "broadcast_to": _broadcast_to,
     "flip": _flip,
 }
+
+
+# The windows at run-time offsets, in their own module (it builds on the helpers above).
+from . import dynamic_slice as _dynamic_slice  # noqa: E402
+
+RULES.update(_dynamic_slice.RULES)

@@ -9,7 +9,10 @@ Every layout op is linear, so its tangent is the op applied to the tangent
 * slice -> slice_update of zeros; slice_update -> (slice_update of g with
   zeros, slice of g);
 * concatenate -> split into the pieces; split -> concatenate;
-  stack -> one integer index per operand.
+  stack -> one integer index per operand;
+* dynamic_slice -> dynamic_update_slice of zeros at the same starts;
+  dynamic_update_slice -> (dynamic_update_slice of g with zeros,
+  dynamic_slice of g); the starts (integers) get none.
 
 Cotangents may carry leading batch dims, so attributes naming axes are
 shifted by their count and slices get full ranges on them.
@@ -74,6 +77,25 @@ def _slice_update_vjp(s: Site, g: E) -> list[E | None]:
     ]
 
 
+def _window_attrs(s: Site) -> dict[str, tuple[int, ...]]:
+    """The op's window attributes with whole, unwrapped batch axes prepended."""
+    return {"sizes": (-1,) * s.nb + tuple(s.attrs["sizes"]), "wrap": (0,) * s.nb + tuple(s.attrs["wrap"])}
+
+
+def _dynamic_slice_vjp(s: Site, g: E) -> list[E | None]:
+    starts = s.inputs[1:]
+    return [op("dynamic_update_slice", s.zeros_like(s.x), g, *starts, **_window_attrs(s))] + [None] * len(starts)
+
+
+def _dynamic_update_slice_vjp(s: Site, g: E) -> list[E | None]:
+    x, v, *starts = s.inputs
+    attrs = _window_attrs(s)
+    return [
+        op("dynamic_update_slice", g, s.zeros_like(v), *starts, **attrs) if s.needs[0] else None,
+        op("dynamic_slice", g, *starts, **attrs) if s.needs[1] else None,
+    ] + [None] * len(starts)
+
+
 def _split(g: E, axis: int, head: E, head_axis: int) -> tuple[E, E]:
     """``g`` cut along ``axis`` after as many entries as ``head`` has on ``head_axis``."""
     n = head.shape[head_axis]
@@ -132,6 +154,8 @@ VJP = {
     "concatenate": _concatenate_vjp,
     "stack": _stack_vjp,
     "split": _split_vjp,
+    "dynamic_slice": _dynamic_slice_vjp,
+    "dynamic_update_slice": _dynamic_update_slice_vjp,
 }
 
 JVP = {name: linear_jvp for name in VJP}
