@@ -243,3 +243,14 @@ def test_every_reduce_op_of_the_table_is_tested() -> None:
     missing = family - TIR_OPS_COVERED
     assert not missing, f"reduce ops without a property test here: {sorted(missing)}"
     assert TIR_OPS_COVERED <= set(CASES)
+
+
+def test_regression_reduction_over_no_axes_fused_into_a_larger_consumer() -> None:
+    # found by the random graphs of test_passes_merge_fold: a reduction over no
+    # axes read its destination, and once fused into a consumer with more
+    # iterations it accumulated across them ([0.25, 0.5, 0.75] for [0.25] * 3)
+    for pipeline in ("none", "fast_run"):
+        f = ti.jit(lambda x: ti.mean(ti.full((), 0.25), axis=()) * x, pipeline=pipeline)
+        np.testing.assert_array_equal(f(np.ones(3)), [0.25, 0.25, 0.25])
+        g = ti.jit(lambda x, y: ti.sum(x, axis=()) * y + ti.max(x, axis=(), keepdims=True) * y, pipeline=pipeline)
+        np.testing.assert_array_equal(g(np.float64(3.0), np.ones(3)), [6.0, 6.0, 6.0])

@@ -118,6 +118,12 @@ def reduce_generic(
 
     def body(a: ir.Value, *rest: ir.Value) -> list[ir.Value]:
         *row_vals, acc = rest
+        if not axes:
+            # nothing is reduced: each output element is combined once, with the
+            # identity. Reading the accumulator instead would make the op read its
+            # destination, and elementwise fusion into a consumer with more
+            # iterations then accumulated across them (mean(x, axis=()) * y)
+            acc = init_value
         return [combine(acc, a, *row_vals)]
 
     (res,) = generic([x, *rows], [init], maps, iters, body)
