@@ -16,6 +16,7 @@ MODULES = [
     "tensorir.frontend.ops_elementwise",
     "tensorir.frontend.ops_reduce",
     "tensorir.frontend.ops_shape",
+    "tensorir.frontend.indexing",
     "tensorir.frontend.ops_linalg",
     "tensorir.frontend.symbolic",
     "tensorir.frontend.nnet",
