@@ -23,47 +23,15 @@ import argparse
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-
 import tensorir as ti
-
-N_CLASSES = 10
+from digits_training import N_CLASSES, load_data, save_curves, train_epochs
 ACTIVATIONS = {"relu": ti.nn.relu, "tanh": ti.tanh}
-
-
-def load_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pixels scaled to [0, 1] as float32, labels as int64: x_train, x_test, y_train, y_test
-    (the same stratified split on every run)."""
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32)
-    y = digits.target.astype(np.int64)
-    return train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
 
 
 def glorot(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
     """Glorot/Xavier uniform initialisation: U(-a, a) with a = sqrt(6 / (n_in + n_out))."""
     a = np.sqrt(6.0 / (n_in + n_out))
     return rng.uniform(-a, a, size=(n_in, n_out)).astype(np.float32)
-
-
-def save_curves(path: str, losses: list[float], accuracies: list[float], title: str) -> None:
-    """Training loss and test accuracy per epoch, side by side, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed
-    import matplotlib.pyplot as plt
-
-    epochs = np.arange(1, len(losses) + 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.plot(epochs, losses, marker=".")
-    left.set(xlabel="epoch", ylabel="mean training loss", yscale="log", title="loss")
-    right.plot(epochs, accuracies, marker=".", color="tab:green")
-    right.set(xlabel="epoch", ylabel="test accuracy", title="test accuracy")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,21 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"compile time (train and predict, once): {compile_time:.2f} s")
 
     n = len(x_train)
-    losses: list[float] = []
-    accuracies: list[float] = []
-    epoch_times: list[float] = []
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        order = rng.permutation(n)
-        total = 0.0
-        for i in range(0, n, args.batch_size):
-            batch = order[i : i + args.batch_size]
-            total += float(train(x_train[batch], y_train[batch])) * len(batch)
-        epoch_times.append(time.perf_counter() - start)
-        losses.append(total / n)
-        accuracies.append(float(np.mean(predict(x_test) == y_test)))
-        print(f"epoch {epoch:3d}: loss {losses[-1]:.4f}, test accuracy {accuracies[-1]:.4f}, "
-              f"{epoch_times[-1] * 1e3:.1f} ms")
+    losses, accuracies, epoch_times = train_epochs(
+        train, predict, (x_train, x_test, y_train, y_test), args.epochs, args.batch_size, rng)
 
     print(f"test accuracy: {accuracies[-1]:.4f} on {len(x_test)} digits "
           f"(train {n}, {args.epochs} epochs, median {np.median(epoch_times) * 1e3:.1f} ms per epoch, "
