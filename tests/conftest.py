@@ -3,6 +3,7 @@ interpreter of the traced tir and against NumPy."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Callable
 
 import numpy as np
@@ -11,9 +12,10 @@ from hypothesis import HealthCheck, settings
 
 import tensorir as ti
 from tensorir.dialects import new_context
-from tensorir.dialects._bindings import ir
+from tensorir.dialects._bindings import ir, walk
 from tensorir.dialects.interpreter import interpret
 from tensorir.lowering.cpu import run_pipeline
+from tensorir.passes import PASSES
 from tensorir.passes.autodiff import tir_autodiff
 
 settings.register_profile(
@@ -42,6 +44,28 @@ def reference(f: Any, *args: Any) -> list[np.ndarray]:
         run_pipeline(module, [(tir_autodiff, "tir-autodiff")], "tir-autodiff")
         flat = [np.asarray(a) for a in args]
         return interpret(module, flat)
+
+
+def run_passes(text: str, *names: str) -> tuple[str, Counter]:
+    """Run the named tir passes on IR text; (printed result, count of each tir op)."""
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(text)
+        run_pipeline(module, [(PASSES[n].run, n) for n in names], "test")
+        assert module.operation.verify()
+        return str(module), op_counts(module)
+
+
+def op_counts(module: ir.Module) -> Counter:
+    """How many of each tir op (by full name, ``tir.add``) the module holds."""
+    return Counter(op.name for op in walk(module.operation) if op.name.startswith("tir."))
+
+
+def interpret_after(text: str, names: tuple[str, ...], args: list[np.ndarray]) -> list[Any]:
+    """The reference interpreter's outputs after running the named tir passes."""
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(text)
+        run_pipeline(module, [(PASSES[n].run, n) for n in names], "test")
+        return interpret(module, args)
 
 
 def assert_matches(f: ti.JitFunction, *args: Any, expected: Any = None, rtol: float | None = None, atol: float | None = None) -> Any:

@@ -12,32 +12,12 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from conftest import interpret_after, op_counts, run_passes
+
 import tensorir as ti
 from tensorir.dialects import new_context
-from tensorir.dialects._bindings import ir, walk
-from tensorir.dialects.interpreter import interpret
-from tensorir.lowering.cpu import run_pipeline
-from tensorir.passes import PASSES, PIPELINES
-
-
-def run_passes(text: str, *names: str) -> tuple[str, Counter]:
-    """Run the named passes on IR text; (printed result, count of each tir op)."""
-    with new_context(), ir.Location.unknown():
-        module = ir.Module.parse(text)
-        run_pipeline(module, [(PASSES[n].run, n) for n in names], "test")
-        assert module.operation.verify()
-        return str(module), op_counts(module)
-
-
-def op_counts(module: ir.Module) -> Counter:
-    return Counter(op.name for op in walk(module.operation) if op.name.startswith("tir."))
-
-
-def interpret_after(text: str, names: tuple[str, ...], args: list[np.ndarray]) -> list[Any]:
-    with new_context(), ir.Location.unknown():
-        module = ir.Module.parse(text)
-        run_pipeline(module, [(PASSES[n].run, n) for n in names], "test")
-        return interpret(module, args)
+from tensorir.dialects._bindings import ir
+from tensorir.passes import PIPELINES
 
 
 def pipeline_counts(f: Callable[..., Any], *args: Any, pipeline: str) -> Counter:

@@ -4,20 +4,17 @@ the reference interpreter of the unoptimised graph, and gradients."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Callable
 
 import numpy as np
-from conftest import reference
+from conftest import interpret_after, op_counts, reference, run_passes
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tensorir as ti
 from tensorir.dialects import new_context
-from tensorir.dialects._bindings import ir, walk
-from tensorir.dialects.interpreter import interpret
-from tensorir.lowering.cpu import run_pipeline
-from tensorir.passes import PASSES, PIPELINES
+from tensorir.dialects._bindings import ir
+from tensorir.passes import PIPELINES
 from tensorir.passes.fold import MAX_ELEMENTS
 
 # ---------------------------------------------------------------------------
@@ -26,26 +23,6 @@ from tensorir.passes.fold import MAX_ELEMENTS
 
 def tir_text(f: Callable[..., Any], *args: Any) -> str:
     return ti.jit(f).lower(*args).as_text("tir")
-
-
-def run_passes(text: str, *names: str) -> tuple[str, Counter]:
-    """Run the named passes on IR text; (printed result, count of each tir op)."""
-    with new_context(), ir.Location.unknown():
-        module = ir.Module.parse(text)
-        run_pipeline(module, [(PASSES[n].run, n) for n in names], "test")
-        assert module.operation.verify()
-        return str(module), op_counts(module)
-
-
-def op_counts(module: ir.Module) -> Counter:
-    return Counter(op.name for op in walk(module.operation) if op.name.startswith("tir."))
-
-
-def interpret_after(text: str, names: tuple[str, ...], args: list[np.ndarray]) -> list[Any]:
-    with new_context(), ir.Location.unknown():
-        module = ir.Module.parse(text)
-        run_pipeline(module, [(PASSES[n].run, n) for n in names], "test")
-        return interpret(module, args)
 
 
 X = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
