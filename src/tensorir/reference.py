@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .dialects import OPS, new_context, op_attrs
-from .dialects._bindings import ir
+from .dialects._bindings import file_location, ir
 from .dialects.interpreter import find_function, interpret
 from .dialects.optable import element_dtype
 from .errors import CompileError, UnsupportedError
@@ -81,21 +81,8 @@ def _to_numpy(value: Any, t: ir.Type) -> Any:
 
 def source_line(loc: ir.Location) -> tuple[str, int] | None:
     """(file, line) of a file location (the first one of a fused location)."""
-    try:
-        if loc.is_a_file():
-            return loc.filename, int(loc.start_line)
-        if loc.is_a_fused():
-            for inner in loc.locations:
-                found = source_line(inner)
-                if found:
-                    return found
-        if loc.is_a_callsite():
-            return source_line(loc.callee)
-        if loc.is_a_name():
-            return source_line(loc.child_loc)
-    except (AttributeError, ValueError):  # an exotic location has no line
-        return None
-    return None
+    found = file_location(loc)
+    return found[:2] if found is not None else None
 
 
 def where(loc: ir.Location) -> str:

@@ -211,6 +211,28 @@ def walk(op: ir.Operation, names: Iterable[str] | None = None) -> list[ir.Operat
     return found
 
 
+def file_location(loc: ir.Location | None) -> tuple[str, int, int] | None:
+    """(file, line, column) of a file location; fused, call-site and named
+    locations give their first file location; anything else gives None."""
+    if loc is None:
+        return None
+    try:
+        if loc.is_a_file():
+            return loc.filename, int(loc.start_line), int(loc.start_col)
+        if loc.is_a_fused():
+            for inner in loc.locations:
+                found = file_location(inner)
+                if found:
+                    return found
+        if loc.is_a_callsite():
+            return file_location(loc.callee)
+        if loc.is_a_name():
+            return file_location(loc.child_loc)
+    except Exception:  # noqa: BLE001 - an exotic location has no file position
+        return None
+    return None
+
+
 def erase_op(op: ir.Operation) -> None:
     op.erase()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-from ..dialects._bindings import ir
+from ..dialects._bindings import file_location, ir
 
 __all__ = ["OptError", "UsageError", "SOURCE_NAME", "format_location", "format_diagnostics"]
 
@@ -37,24 +37,11 @@ def format_location(loc: ir.Location | None) -> str | None:
 
     Fused and call-site locations give their first file location.
     """
-    if loc is None:
+    found = file_location(loc)
+    if found is None:
         return None
-    try:
-        if loc.is_a_file():
-            name = loc.filename if loc.filename != "-" else SOURCE_NAME.get()
-            return f"{name}:{loc.start_line}:{loc.start_col}"
-        if loc.is_a_fused():
-            for inner in loc.locations:
-                found = format_location(inner)
-                if found:
-                    return found
-        if loc.is_a_callsite():
-            return format_location(loc.callee)
-        if loc.is_a_name():
-            return format_location(loc.child_loc)
-    except Exception:  # noqa: BLE001 - an exotic location prints as nothing
-        return None
-    return None
+    name, line, col = found
+    return f"{name if name != '-' else SOURCE_NAME.get()}:{line}:{col}"
 
 
 def format_diagnostics(exc: Any) -> str:
