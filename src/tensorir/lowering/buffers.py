@@ -33,7 +33,7 @@ nested regions count at the op of the entry block that holds them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..dialects._bindings import ir
 
@@ -52,11 +52,10 @@ class _Buffer:
 
     alloc: ir.Operation
     first: int = -1  # position of the first top-level op using it (views and dims excluded)
-    last: int = -1  # position of the last top-level op using it or a view of it
+    last: int = -1  # position of the last top-level op using it or a view of it (a dealloc is no use)
     earliest: int = -1  # position of the first top-level op using it in any way
     viewed: bool = False
     escapes: bool = False
-    users: list[ir.Operation] = field(default_factory=list)  # top-level users, in block order
 
     @property
     def value(self) -> ir.Value:
@@ -95,7 +94,7 @@ class _Block:
     def __init__(self, block: ir.Block) -> None:
         self.block = block
         self.ops = [view.operation for view in block.operations]
-        self.pos = {_key(op): i for i, op in enumerate(self.ops)}
+        self.pos = {op: i for i, op in enumerate(self.ops)}  # ops hash by identity
         self.buffers = [self._analyse(op) for op in self.ops if op.name == "memref.alloc"]
 
     def _analyse(self, alloc: ir.Operation) -> _Buffer:
@@ -110,21 +109,16 @@ class _Block:
                                    and not user.name.startswith("linalg.")):
                     buf.escapes = True
                     continue
-                p = self.pos[_key(top)]
-                buf.last = max(buf.last, p)
+                p = self.pos[top]
+                if user.name != "memref.dealloc":  # freeing is not a use
+                    buf.last = max(buf.last, p)
                 buf.earliest = p if buf.earliest < 0 else min(buf.earliest, p)
                 if user.name in _VIEWS:
                     buf.viewed = True
                     work.extend(user.results)
                 elif user.name not in ("memref.dim", "memref.dealloc"):
                     buf.first = p if buf.first < 0 else min(buf.first, p)
-                    if top not in buf.users:
-                        buf.users.append(top)
         return buf
-
-
-def _key(op: ir.Operation) -> object:
-    return op  # ir.Operation hashes by identity of the underlying operation
 
 
 # ---------------------------------------------------------------------------
@@ -264,21 +258,7 @@ def free_early(module_op: ir.Operation) -> None:
             deallocs = [_owner(u) for u in buf.value.uses if _owner(u).name == "memref.dealloc"]
             if len(deallocs) != 1 or deallocs[0].block != block:
                 continue
-            dealloc = deallocs[0]
-            last = max((info.pos[u] for u in buf.users), default=-1)
-            last = max([last] + [info.pos[_top_level(_owner(u), block)] for v in _views(buf) for u in v.uses
-                                 if _owner(u).name != "memref.dealloc"])
-            if last < 0 or last + 1 >= len(info.ops) or info.ops[last + 1] == dealloc:
+            dealloc, last = deallocs[0], buf.last
+            if last + 1 >= len(info.ops) or info.ops[last + 1] == dealloc:
                 continue
             dealloc.move_after(info.ops[last])
-
-
-def _views(buf: _Buffer) -> list[ir.Value]:
-    found, work = [], [buf.value]
-    while work:
-        value = work.pop()
-        found.append(value)
-        for use in value.uses:
-            if _owner(use).name in _VIEWS:
-                work.extend(_owner(use).results)
-    return found
