@@ -86,22 +86,24 @@ def reshape_noop(op: ir.Operation) -> Any:
     return x if ok else None
 
 
-def squeeze_expand_dims(op: ir.Operation) -> Any:
-    """squeeze(expand_dims(x, a), a) -> x"""
-    inner = producer(op.operands[0], "expand_dims")
+def _undone(op: ir.Operation, inner_name: str) -> Any:
+    """``x`` when ``op`` undoes the ``tir.<inner_name>`` producing its operand
+    over the same axes (and gives back ``x``'s type), else ``None``."""
+    inner = producer(op.operands[0], inner_name)
     if inner is None or sorted(attrs(inner)["axes"]) != sorted(attrs(op)["axes"]):
         return None
     x = inner.operands[0]
     return x if x.type == op.results[0].type else None
+
+
+def squeeze_expand_dims(op: ir.Operation) -> Any:
+    """squeeze(expand_dims(x, a), a) -> x"""
+    return _undone(op, "expand_dims")
 
 
 def expand_dims_squeeze(op: ir.Operation) -> Any:
     """expand_dims(squeeze(x, a), a) -> x"""
-    inner = producer(op.operands[0], "squeeze")
-    if inner is None or sorted(attrs(inner)["axes"]) != sorted(attrs(op)["axes"]):
-        return None
-    x = inner.operands[0]
-    return x if x.type == op.results[0].type else None
+    return _undone(op, "squeeze")
 
 
 def expand_dims_expand_dims(op: ir.Operation) -> Any:
