@@ -35,6 +35,7 @@ __all__ = [
     "TO_LLVM",
     "lower_tir_to_linalg",
     "bufferize",
+    "to_buffers_steps",
     "lower_to_llvm_dialect",
     "to_llvm_ir",
     "run_pipeline",
@@ -230,15 +231,20 @@ def lower_tir_to_linalg(module: ir.Module) -> None:
     run_pipeline(module, [(tir_to_linalg, "tir-to-linalg"), (entry_abi, "tir-entry-abi")], "tir-to-linalg")
 
 
-def bufferize(module: ir.Module, reuse: bool = True) -> None:
-    """Tensors -> buffers; ``reuse``: with ``tir-reuse-buffers`` and
-    ``tir-free-early`` (see ``lowering/buffers.py``, ``ti.config.inplace``)."""
-    steps: list = [
+def to_buffers_steps() -> list:
+    """Fusion and one-shot bufferization, as the CPU and GPU pipelines share them."""
+    return [
         FUSE,
         (unshare_empty_tensors, "tir-unshare-empty-tensors"),
         BUFFERIZE,
         (drop_update_results, "tir-drop-update-results"),
     ]
+
+
+def bufferize(module: ir.Module, reuse: bool = True) -> None:
+    """Tensors -> buffers; ``reuse``: with ``tir-reuse-buffers`` and
+    ``tir-free-early`` (see ``lowering/buffers.py``, ``ti.config.inplace``)."""
+    steps = to_buffers_steps()
     steps += [(reuse_buffers, "tir-reuse-buffers")] if reuse else []
     steps += [DEALLOCATE]
     steps += [(free_early, "tir-free-early")] if reuse else []

@@ -46,14 +46,9 @@ DEVICE = (
 def to_gpu_binaries(module: ir.Module) -> None:
     """Lower a module at the linalg stage (after ``tir-entry-abi``) until its
     kernels are ``gpu.binary`` ops holding PTX."""
-    from .cpu import BUFFERIZE, FUSE, drop_update_results, run_pipeline, unshare_empty_tensors
+    from .cpu import run_pipeline, to_buffers_steps
 
-    run_pipeline(
-        module,
-        [FUSE, (unshare_empty_tensors, "tir-unshare-empty-tensors"), BUFFERIZE,
-         (drop_update_results, "tir-drop-update-results")],
-        "bufferization",
-    )
+    run_pipeline(module, to_buffers_steps(), "bufferization")
     run_pipeline(module, [MAP, OUTLINE, DEVICE], "lowering to GPU kernels")
 
 
