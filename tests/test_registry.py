@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tensorir.dialects import OPS
+from tensorir.lowering.scan import LOWERS as LOOP_LOWERED
 from tensorir.lowering.to_linalg import RULES
 from tensorir.passes import BEFORE_AUTODIFF, PASSES, PIPELINES
 from tensorir.passes.autodiff import JVP, VJP
@@ -17,6 +18,8 @@ def test_op_has_type_rule_reference_and_lowering(name: str) -> None:
     assert callable(op.reference), f"tir.{name} has no reference implementation"
     if op.family == "autodiff":
         assert name not in RULES, f"tir.{name} is expanded by tir-autodiff, it has no lowering"
+    elif op.family == "control":
+        assert name in LOOP_LOWERED and name not in RULES, f"tir.{name} has no lowering to a loop"
     else:
         assert name in RULES, f"tir.{name} has no lowering to linalg"
     assert op.doc, f"tir.{name} has no one-line description"

@@ -231,7 +231,7 @@ UNREACHABLE = {"simplify.cast_same", "simplify.transpose_identity"}
 # Ops no generated program has: the forward- and reverse-mode markers other than
 # grad (their passes have tests of their own), split, which no frontend
 # function makes, and the windows at run-time offsets (tests/test_dynamic_index.py).
-NOT_GENERATED = {"vjp", "jvp", "split", "dynamic_slice", "dynamic_update_slice"}
+NOT_GENERATED = {"vjp", "jvp", "split", "dynamic_slice", "dynamic_update_slice", "scan"}
 
 
 def forced_nodes() -> list[tuple[str, str]]:

@@ -38,6 +38,7 @@ from .frontend.ops_shape import *  # noqa: F401,F403
 from .frontend.ops_shape import __all__ as _shape_all
 from .frontend.ops_linalg import *  # noqa: F401,F403
 from .frontend.ops_linalg import __all__ as _linalg_all
+from .frontend.scan import foldl, foldr, map, reduce, scan
 from .frontend.autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .frontend.symbolic import (
     SharedVariable,
@@ -85,6 +86,11 @@ __all__ = [
     "jvp",
     "jacobian",
     "hessian",
+    "scan",
+    "map",
+    "reduce",
+    "foldl",
+    "foldr",
     "Variable",
     "nn",
     "nnet",

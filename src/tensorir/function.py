@@ -29,7 +29,7 @@ import numpy as np
 from .compiler import Executable, Lowered, _entry_name, compile_traced, lower
 from .errors import ArgumentError, DTypeError, ShapeError
 from .frontend.core import as_variable, cast
-from .frontend.graph import Variable, toposort
+from .frontend.graph import Variable, all_nodes, toposort
 from .frontend.symbolic import InputVariable, SharedVariable, _check_same_type, _clone, _label, _pairs
 from .frontend.trace import ArgSpec, Traced
 from .modes import Mode, get_mode
@@ -213,7 +213,7 @@ class Function:
                 if a != b:
                     checks.append((a, b, f"the update of shared variable {_label(var)} changes its shape along axis {axis}", None))
         specs = [ArgSpec(v.name or f"input{i}", v.type.dtype, tuple(d == 1 for d in v.shape)) for i, v in enumerate(inputs)]
-        return Traced(self.name, inputs, all_outputs, specs, ("leaf",), toposort(all_outputs), updates, checks)
+        return Traced(self.name, inputs, all_outputs, specs, ("leaf",), all_nodes(all_outputs), updates, checks)
 
     # -- calling -------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .dialects import OPS, new_context, op_attrs
 from .dialects._bindings import file_location, ir
-from .dialects.interpreter import find_function, interpret
+from .dialects.interpreter import find_function, interpret, run_scan
 from .dialects.optable import element_dtype
 from .errors import CompileError, UnsupportedError
 from .frontend.emit import UPDATES, emit_function
@@ -125,6 +125,8 @@ class ReferenceGraph:
     def _prepare(op: ir.Operation) -> tuple[ir.Operation, Any, dict[str, Any]]:
         if op.name == "func.call":
             return op, ir.FlatSymbolRefAttr(op.attributes["callee"]).value, {}
+        if op.name == "tir.scan":
+            return op, run_scan, {}
         if not op.name.startswith("tir."):
             raise UnsupportedError(f"the reference interpreter does not run {op.name}")
         opdef = OPS[op.name[4:]]
@@ -143,9 +145,11 @@ class ReferenceGraph:
                 operands = [env[v] for v in op.operands]
                 if isinstance(what, str):
                     out = interpret(self.module, operands, what)
+                elif what is run_scan:
+                    out = run_scan(self.module, op, operands)
                 else:
                     out = what.reference(*operands, **attrs)
-                    out = list(out) if what.num_results > 1 else [out]
+                    out = list(out) if what.multi_result else [out]
                 results = [_to_numpy(value, r.type) for r, value in zip(op.results, out)]
                 for r, value in zip(op.results, results):
                     env[r] = value

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import autodiff, elementwise, linalg, nn, reduce, shape
+from . import autodiff, control, elementwise, linalg, nn, reduce, shape
 from ._bindings import ir
 from .optable import OpDef, create, from_mlir_type, load_into, op_attrs, to_mlir_type
 from .types import DTYPES, Dim, Sym, TensorType
@@ -43,7 +43,7 @@ def _build_table(*families: list[OpDef]) -> dict[str, OpDef]:
 
 
 OPS: dict[str, OpDef] = _build_table(
-    elementwise.OPS, reduce.OPS, linalg.OPS, nn.OPS, shape.OPS, autodiff.OPS
+    elementwise.OPS, reduce.OPS, linalg.OPS, nn.OPS, shape.OPS, autodiff.OPS, control.OPS
 )
 
 

@@ -16,12 +16,13 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ._bindings import ir, load_irdl
+from ..errors import IRError
 from .types import ELEMENT_DTYPE, MLIR_ELEMENT, Dim, Sym, TensorType
 
 __all__ = ["OpDef", "encode_attr", "decode_attr", "to_mlir_type", "from_mlir_type"]
 
 # Attribute kinds and how they are spelled in MLIR.
-ATTR_KINDS = ("int", "ints", "bool", "float", "dtype", "str", "dense")
+ATTR_KINDS = ("int", "ints", "bool", "float", "dtype", "str", "dense", "symbol")
 
 TypeRule = Callable[[Sequence[TensorType], Mapping[str, Any]], "TensorType | list[TensorType]"]
 
@@ -45,8 +46,13 @@ class OpDef:
     family: str
     differentiable: bool = True
     doc: str = ""
-    num_results: int = 1
+    num_results: int = 1  # -1: variadic (any number of results of any types, e.g. tir.scan's)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def multi_result(self) -> bool:
+        """Whether the reference returns a sequence of results (not one array)."""
+        return self.num_results != 1
 
     @property
     def full_name(self) -> str:
@@ -60,12 +66,16 @@ class OpDef:
         lines = [f"  irdl.operation @{self.name} {{"]
         n = 0
         operands = []
-        for name in self.operands:
+        if self.num_results < 0:
+            # IRDL binds every value of a variadic group to one type; values of
+            # different types need groups of their own: MAX_ARITY optional ones
+            # (sized by operandSegmentSizes/resultSegmentSizes, see create())
+            names = [f"in{k}: optional" for k in range(MAX_ARITY)]
+        else:
+            names = [f"{name[1:]}: variadic" if name.startswith("*") else name + ":" for name in self.operands]
+        for name in names:
             lines.append(f"    %v{n} = irdl.any")
-            if name.startswith("*"):
-                operands.append(f"{name[1:]}: variadic %v{n}")
-            else:
-                operands.append(f"{name}: %v{n}")
+            operands.append(f"{name} %v{n}")
             n += 1
         if operands:
             lines.append(f"    irdl.operands({', '.join(operands)})")
@@ -76,14 +86,23 @@ class OpDef:
             n += 1
         if attrs:
             lines.append(f"    irdl.attributes {{{', '.join(attrs)}}}")
-        results = []
-        for i in range(self.num_results):
+        if self.num_results < 0:
+            results = [f"out{k}: optional" for k in range(MAX_ARITY)]
+        else:
+            results = [f"out{k if self.num_results > 1 else ''}:" for k in range(self.num_results)]
+        for k, name in enumerate(results):
             lines.append(f"    %v{n} = irdl.any")
-            results.append(f"out{i if self.num_results > 1 else ''}: %v{n}")
+            results[k] = f"{name} %v{n}"
             n += 1
         lines.append(f"    irdl.results({', '.join(results)})")
         lines.append("  }")
         return "\n".join(lines)
+
+
+# Most operands (and results) of an op whose values all have types of their own.
+MAX_ARITY = 64
+OPERAND_SEGMENTS = "operandSegmentSizes"
+RESULT_SEGMENTS = "resultSegmentSizes"
 
 
 def irdl_text(ops: Mapping[str, OpDef]) -> str:
@@ -143,6 +162,8 @@ def encode_attr(kind: str, value: Any) -> ir.Attribute:
         return ir.TypeAttr.get(ir.Type.parse(MLIR_ELEMENT[str(value)]))
     if kind == "str":
         return ir.StringAttr.get(str(value))
+    if kind == "symbol":
+        return ir.FlatSymbolRefAttr.get(str(value))
     if kind == "dense":
         arr = np.asarray(value)
         t = to_mlir_type(TensorType(arr.dtype.name, arr.shape))
@@ -165,6 +186,8 @@ def decode_attr(kind: str, attr: ir.Attribute) -> Any:
         return element_dtype(ir.TypeAttr(attr).value)
     if kind == "str":
         return ir.StringAttr(attr).value
+    if kind == "symbol":
+        return ir.FlatSymbolRefAttr(attr).value
     if kind == "dense":
         return dense_to_numpy(attr)
     raise ValueError(f"unknown attribute kind {kind!r}")
@@ -217,6 +240,11 @@ def create(
     if missing:
         raise ValueError(f"tir.{opdef.name} needs attributes {sorted(missing)}")
     encoded = {k: encode_attr(opdef.attrs[k], attrs[k]) for k in opdef.attrs}
+    if opdef.num_results < 0:
+        for key, n, what in ((OPERAND_SEGMENTS, len(operands), "operands"), (RESULT_SEGMENTS, len(result_types), "results")):
+            if n > MAX_ARITY:
+                raise IRError(f"tir.{opdef.name} takes at most {MAX_ARITY} {what}, found {n}")
+            encoded[key] = ir.DenseI32ArrayAttr.get([1] * n + [0] * (MAX_ARITY - n))
     return ir.Operation.create(
         opdef.full_name,
         results=[to_mlir_type(t) for t in result_types],

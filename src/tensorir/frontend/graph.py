@@ -20,7 +20,7 @@ from ..dialects import OPS
 from ..dialects.types import Dim, ShapeEnv, Sym, TensorType, shape_env
 from ..errors import TensorIRError
 
-__all__ = ["Variable", "Node", "apply", "SourceLoc", "user_location", "toposort"]
+__all__ = ["Variable", "Node", "Subgraph", "apply", "SourceLoc", "user_location", "toposort", "all_nodes"]
 
 _PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _ids = itertools.count()
@@ -165,13 +165,18 @@ def with_location(exc: TensorIRError, loc: SourceLoc | None) -> TensorIRError:
     return new
 
 
-def toposort(outputs: Iterable[Variable]) -> list[Node]:
-    """Nodes needed by ``outputs``, each after the nodes it reads."""
+def toposort(outputs: Iterable[Variable], stop: set[int] | None = None) -> list[Node]:
+    """Nodes needed by ``outputs``, each after the nodes it reads.
+
+    ``stop``: ids of Variables taken as given (a subgraph's inputs), whose
+    producers are not visited.
+    """
     order: list[Node] = []
     seen: set[int] = set()
+    stop = stop or set()
     stack: list[tuple[Node, bool]] = []
     for v in outputs:
-        if v.owner is not None:
+        if v.owner is not None and v.id not in stop:
             stack.append((v.owner, False))
     while stack:
         node, expanded = stack.pop()
@@ -183,9 +188,42 @@ def toposort(outputs: Iterable[Variable]) -> list[Node]:
         seen.add(node.id)
         stack.append((node, True))
         for inp in reversed(node.inputs):
-            if inp.owner is not None and inp.owner.id not in seen:
+            if inp.owner is not None and inp.owner.id not in seen and inp.id not in stop:
                 stack.append((inp.owner, False))
     return order
+
+
+class Subgraph:
+    """A function inside the graph: the body of a ``scan`` node.
+
+    ``inputs`` are the body's parameters in the op's order (carries, per-step
+    slices, constants); a constant may be a Variable of the enclosing graph
+    itself (a closure), which the body reads as its parameter. ``outputs``
+    are the new carries followed by the per-step outputs.
+    """
+
+    __slots__ = ("inputs", "outputs", "name", "id")
+
+    def __init__(self, inputs: Sequence[Variable], outputs: Sequence[Variable], name: str = "step"):
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.name = name
+        self.id = next(_ids)
+
+    def nodes(self) -> list[Node]:
+        return toposort(self.outputs, {v.id for v in self.inputs})
+
+
+def all_nodes(outputs: Iterable[Variable], stop: set[int] | None = None) -> list[Node]:
+    """:func:`toposort`, with the nodes of every body (recursively) before the
+    node that runs it: every node whose shape checks a call must make."""
+    out: list[Node] = []
+    for node in toposort(outputs, stop):
+        for value in node.attrs.values():
+            if isinstance(value, Subgraph):
+                out.extend(all_nodes(value.outputs, {v.id for v in value.inputs}))
+        out.append(node)
+    return out
 
 
 def free_dims(shape: Sequence[Dim]) -> list[Sym]:

@@ -15,7 +15,7 @@ from ..dialects.types import Dim, Sym, TensorType
 from ..errors import ArgumentError
 from . import variable as _variable  # noqa: F401  (attaches operators to Variable)
 from .core import as_variable
-from .graph import Node, Variable, toposort
+from .graph import Node, Variable, all_nodes
 from .pytree import TreeDef, flatten, unflatten
 
 __all__ = ["ArgSpec", "Traced", "trace", "input_variable"]
@@ -81,4 +81,4 @@ def trace(
             outputs.append(as_variable(leaf, f"output {i} of {name}"))
         except ArgumentError as exc:
             raise ArgumentError(f"{exc} (a traced function must return arrays or containers of arrays)") from None
-    return Traced(name, inputs, outputs, list(specs), out_tree, toposort(outputs))
+    return Traced(name, inputs, outputs, list(specs), out_tree, all_nodes(outputs))

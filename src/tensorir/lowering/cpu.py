@@ -24,6 +24,7 @@ from .bool_storage import bool_storage
 from .buffers import free_early, reuse_buffers
 from .checks import drop_declaration, thread_status
 from .linalg import linalg_to_blas
+from .scan import tir_scan_to_loop
 from .to_linalg import tir_to_linalg
 
 __all__ = [
@@ -192,7 +193,8 @@ FUSE = "func.func(canonicalize,cse,linalg-generalize-named-ops,linalg-fuse-eleme
 
 BUFFERIZE = (
     "eliminate-empty-tensors,"
-    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},"
+    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map "
+    "allow-return-allocs-from-loops},"
     "func.func(canonicalize,cse)"
 )
 DEALLOCATE = "buffer-deallocation-pipeline"
@@ -228,7 +230,11 @@ def run_pipeline(module: ir.Module, steps: list, what: str) -> None:
 
 
 def lower_tir_to_linalg(module: ir.Module) -> None:
-    run_pipeline(module, [(tir_to_linalg, "tir-to-linalg"), (entry_abi, "tir-entry-abi")], "tir-to-linalg")
+    run_pipeline(
+        module,
+        [(tir_scan_to_loop, "tir-scan-to-loop"), (tir_to_linalg, "tir-to-linalg"), (entry_abi, "tir-entry-abi")],
+        "tir-to-linalg",
+    )
 
 
 def to_buffers_steps() -> list:

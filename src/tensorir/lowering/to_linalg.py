@@ -38,6 +38,8 @@ def tir_to_linalg(module_op: ir.Operation) -> None:
                     f"tir.{name} is a differentiation marker and has no lowering: "
                     "run the tir-autodiff pass before tir-to-linalg"
                 )
+            if name == "scan":
+                raise CompileError("tir.scan is lowered to a loop by tir-scan-to-loop, which must run before tir-to-linalg")
             raise CompileError(f"tir.{name} has no lowering to linalg")
         with ir.InsertionPoint(op), op.location:
             new = rule(op)

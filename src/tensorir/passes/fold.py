@@ -74,7 +74,7 @@ def _fold(op: ir.Operation) -> None:
         out = opdef.reference(*arrays, **op_attrs(op, opdef))
     except Exception:  # the reference rejects these values: leave the op to run
         return
-    outs = list(out) if opdef.num_results > 1 else [out]
+    outs = list(out) if opdef.multi_result else [out]
     folded = []
     for value, (dtype, shape) in zip(outs, types):  # type: ignore[misc]
         arr = np.asarray(value)

@@ -15,6 +15,7 @@ from ..lowering.bool_storage import bool_storage
 from ..lowering.buffers import free_early, reuse_buffers
 from ..lowering.cpu import drop_update_results, entry_abi, unshare_empty_tensors
 from ..lowering.linalg import linalg_to_blas
+from ..lowering.scan import tir_scan_to_loop
 from ..lowering.to_linalg import tir_to_linalg
 from ..passes import Pass
 
@@ -24,6 +25,7 @@ __all__ = ["LOWERING_STEPS", "tir_passes", "runnable", "pipelines", "lit_test_na
 LOWERING_STEPS: dict[str, Pass] = {
     p.argument: p
     for p in [
+        Pass("tir-scan-to-loop", tir_scan_to_loop, "turn every tir.scan into an scf.for over tensors with its body inlined"),
         Pass("tir-to-linalg", tir_to_linalg, "lower every tir op to linalg, tensor, arith and math ops on tensors"),
         Pass("tir-entry-abi", entry_abi, "public functions write their results into caller-allocated out-params"),
         Pass(

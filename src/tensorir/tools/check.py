@@ -7,6 +7,13 @@ result types from its operand types and attributes and rejects an op whose
 declared result disagrees in dtype, rank or a static dim. A free dim (``?``)
 agrees with anything, as in the traced IR a free dim may be one the type
 rule knows statically and the other way round.
+
+A ``tir.scan`` has no type rule of its own (its per-step outputs are typed
+by its body); it is checked against the function it names: the body takes
+(carries, one slice of each sequence, constants) and returns (carries,
+per-step outputs), the scan's results are the carries and the outputs
+stacked along a new leading axis, and the number of steps, when given as
+an operand, is an ``index``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from typing import NoReturn
 
 from ..dialects import OPS, from_mlir_type, op_attrs, to_mlir_type
 from ..dialects._bindings import ir, walk
+from ..dialects.control import scan_body, scan_layout
+from ..dialects.control import scan_result_types
 from ..dialects.types import TensorType
 from ..errors import IRError, TensorIRError
 from .diagnostics import format_location
@@ -34,13 +43,19 @@ def _check(op: ir.Operation) -> None:
     opdef = OPS.get(op.name[4:])
     if opdef is None:  # IRDL rejects unknown tir ops already at parse time
         _fail(op, f"'{op.name}' is not a tir op")
+    if op.name == "tir.scan":
+        _check_scan(op)
+        return
     missing = [name for name in opdef.attrs if name not in op.attributes]
     if missing:
         _fail(op, f"'{op.name}' needs attribute(s) {', '.join(missing)}")
     try:
-        attrs = op_attrs(op, opdef)
-        operand_types = [from_mlir_type(v.type) for v in op.operands]
-        expected = opdef.result_types(operand_types, attrs)
+        if op.name == "tir.scan":  # typed by its body function
+            expected = scan_result_types(op)
+        else:
+            attrs = op_attrs(op, opdef)
+            operand_types = [from_mlir_type(v.type) for v in op.operands]
+            expected = opdef.result_types(operand_types, attrs)
     except (TensorIRError, TypeError, ValueError) as exc:
         _fail(op, f"'{op.name}' rejects its operands ({_types(op.operands)}): {exc}")
     if len(expected) != len(op.results):
@@ -52,6 +67,62 @@ def _check(op: ir.Operation) -> None:
                 f"'{op.name}' result {i} has type {result.type}, but its type rule gives "
                 f"{to_mlir_type(want)} for operand types ({_types(op.operands)})",
             )
+
+
+def _check_scan(op: ir.Operation) -> None:
+    missing = [name for name in OPS["scan"].attrs if name not in op.attributes]
+    if missing:
+        _fail(op, f"'tir.scan' needs attribute(s) {', '.join(missing)}")
+    try:
+        layout = scan_layout(op)
+        body = scan_body(op)
+    except IRError as exc:
+        _fail(op, str(exc))
+    name = "@" + ir.StringAttr(body.attributes["sym_name"]).value
+    operands = list(op.operands)
+    results = list(op.results)
+    if layout.has_n and not isinstance(operands[0].type, ir.IndexType):
+        _fail(op, f"'tir.scan' without sequences and with length = -1 takes the number of steps as its first "
+                  f"operand, an index; found {operands[0].type}")
+    fn_type = ir.FunctionType(ir.TypeAttr(body.attributes["function_type"]).value)
+    inputs, outputs = list(fn_type.inputs), list(fn_type.results)
+    xs = operands[layout.xs]
+    x_types: list[ir.Type] = []
+    for k, x in enumerate(xs):
+        if not isinstance(x.type, ir.RankedTensorType) or x.type.rank == 0:
+            _fail(op, f"'tir.scan' sequence {k} has type {x.type}; a sequence is a tensor of rank at least 1")
+        x_types.append(ir.RankedTensorType.get(list(x.type.shape)[1:], x.type.element_type))
+    want_in = [v.type for v in operands[layout.carry]] + x_types + [v.type for v in operands[layout.consts]]
+    if len(inputs) != len(want_in) or any(not _same(a, b) for a, b in zip(inputs, want_in)):
+        _fail(op, f"'tir.scan' passes ({_list(want_in)}) (carries, sequence slices, constants) to its body "
+                  f"{name}, which takes ({_list(inputs)})")
+    want_out = [r.type for r in results[layout.final]]
+    if len(outputs) != len(results) or any(not _same(a, b) for a, b in zip(outputs, want_out)):
+        _fail(op, f"'tir.scan' has {layout.num_carry} carries of types ({_list(want_out)}) and {layout.num_ys} "
+                  f"stacked outputs; its body {name} returns ({_list(outputs)})")
+    for k, (r, init) in enumerate(zip(results[layout.final], operands[layout.carry])):
+        if not _same(r.type, init.type):
+            _fail(op, f"'tir.scan' carry {k} starts as {init.type} but its final value has type {r.type}")
+    for k, (r, y) in enumerate(zip(results[layout.ys], outputs[layout.num_carry:])):
+        if not isinstance(r.type, ir.RankedTensorType) or not isinstance(y, ir.RankedTensorType) \
+                or not _same(ir.RankedTensorType.get(list(r.type.shape)[1:], r.type.element_type), y):
+            _fail(op, f"'tir.scan' stacked output {k} has type {r.type}; its body {name} returns {y} per step, "
+                      "stacked along a new leading axis")
+
+
+def _same(a: ir.Type, b: ir.Type) -> bool:
+    """Equal types, a free dim agreeing with any size."""
+    if a == b:
+        return True
+    if not isinstance(a, ir.RankedTensorType) or not isinstance(b, ir.RankedTensorType):
+        return False
+    if a.element_type != b.element_type or a.rank != b.rank:
+        return False
+    return all(a.is_dynamic_dim(i) or b.is_dynamic_dim(i) or a.shape[i] == b.shape[i] for i in range(a.rank))
+
+
+def _list(types: list[ir.Type]) -> str:
+    return ", ".join(str(t) for t in types)
 
 
 def _agrees(declared: ir.Type, want: TensorType) -> bool:

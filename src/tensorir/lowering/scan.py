@@ -1,0 +1,268 @@
+"""``tir-scan-to-loop``: every ``tir.scan`` becomes an ``scf.for`` over tensors.
+
+Takes in: tir with ``tir.scan`` ops and their body functions (see
+``dialects/control.py``). Leaves: no ``tir.scan``; each is an ``scf.for``
+whose loop-carried tensors are the carries and the stacked outputs, with a
+copy of the body's tir ops inlined in the loop (``tir-to-linalg`` lowers
+them next, like any other tir op), and the body functions no scan names
+any more are erased::
+
+    %ys0 = tensor.empty(%n, ...)                       // the stacked outputs
+    %r:k = scf.for %i = %c0 to %n step %c1 iter_args(%c = %init, %ys = %ys0) {
+      %t   = %i, or %n - 1 - %i with reverse
+      %x_t = tensor.extract_slice %xs[%t, 0, ...] [1, ...]   (+ collapse_shape)
+      %c', %y_t = <body ops>(%c, %x_t, %consts)
+      %ys' = tensor.insert_slice %y_t into %ys[%t, 0, ...]   (after expand_shape)
+      scf.yield %c', %ys'
+    }
+
+The stacked outputs are allocated before the loop, so their sizes must be
+known there; the sizes of a step's outputs come from running the body, so
+when a stacked output has a free dim besides the step axis, the first step
+is peeled: it runs before the loop (in an ``scf.if`` that skips it for
+``n = 0``, yielding empty stacks), its outputs size the stacks, and the loop
+runs the other ``n - 1`` steps. Bufferization then updates the stacks in
+place: each step writes its row of the preallocated result, and the carries
+reuse their buffers from one step to the next where the body allows.
+
+Scans are lowered outermost first; the copy of a body that itself holds a
+scan brings that scan into the loop, and it is lowered in turn.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..dialects._bindings import ir, walk
+from ..dialects.control import ScanLayout, scan_body, scan_layout
+from ..errors import CompileError
+from .common import index_const
+from .shape import _collapse, _unit_groups
+
+__all__ = ["tir_scan_to_loop", "LOWERS"]
+
+# The tir ops this pass lowers (tir-to-linalg has no rule for them).
+LOWERS = frozenset({"scan"})
+
+
+def tir_scan_to_loop(module_op: ir.Operation) -> None:
+    bodies: set[str] = set()
+    while True:
+        scans = walk(module_op, ["tir.scan"])
+        bodies |= {_body_name(s) for s in scans}
+        todo = [s for s in scans if _function_name(s) not in bodies]
+        if not todo:
+            break
+        for op in todo:
+            _lower(op)
+    # every body is inlined now (the scans left are inside bodies themselves)
+    for view in list(module_op.regions[0].blocks[0].operations):
+        fn = view.operation
+        if fn.name == "func.func" and _name(fn) in bodies and _private(fn):
+            fn.erase()
+
+
+def _body_name(op: ir.Operation) -> str:
+    return ir.FlatSymbolRefAttr(op.attributes["body"]).value
+
+
+def _name(fn: ir.Operation) -> str:
+    return ir.StringAttr(fn.attributes["sym_name"]).value
+
+
+def _private(fn: ir.Operation) -> bool:
+    return "sym_visibility" in fn.attributes and ir.StringAttr(fn.attributes["sym_visibility"]).value == "private"
+
+
+def _function_name(op: ir.Operation) -> str:
+    parent = op.parent
+    while parent.operation.name != "func.func":
+        parent = parent.operation.parent
+    return _name(parent.operation)
+
+
+def _lower(op: ir.Operation) -> None:
+    from mlir.dialects import arith, scf
+
+    layout = scan_layout(op)
+    body = scan_body(op)
+    block = body.regions[0].blocks[0]
+    operands = list(op.operands)
+    carries = operands[layout.carry]
+    xs = operands[layout.xs]
+    consts = operands[layout.consts]
+    results = list(op.results)
+    ys_types = [r.type for r in results[layout.ys]]
+    _check_body(op, block, carries, xs, consts, ys_types, layout)
+    with ir.InsertionPoint(op), op.location:
+        n = _steps(operands, xs, layout)
+        one = index_const(1)
+        # a stack whose row size is free is sized by the first step's output
+        peel = any(t.is_dynamic_dim(i) for t in ys_types for i in range(1, t.rank))
+        if peel:
+            nonempty = arith.cmpi(arith.CmpIPredicate.sgt, n, index_const(0))
+            first = scf.IfOp(nonempty, [c.type for c in carries] + ys_types, has_else=True)
+            with ir.InsertionPoint(first.then_block):
+                t0 = _step_index(index_const(0), n, layout)
+                new, ys = _step(block, carries, xs, consts, t0, layout)
+                stacks = [_insert(y, _empty(t, n, y), t0) for y, t in zip(ys, ys_types)]
+                scf.YieldOp(_cast_all(new, [c.type for c in carries]) + stacks)
+            with ir.InsertionPoint(first.else_block):
+                scf.YieldOp(list(carries) + [_empty(t, index_const(0), None) for t in ys_types])
+            start = one
+            inits = list(first.results)
+        else:
+            start = index_const(0)
+            inits = list(carries) + [_empty(t, n, None) for t in ys_types]
+        loop = scf.ForOp(start, n, one, inits)
+        with ir.InsertionPoint(loop.body):
+            state = list(loop.inner_iter_args)
+            t = _step_index(loop.induction_variable, n, layout)
+            new, ys = _step(block, state[: layout.num_carry], xs, consts, t, layout)
+            stacks = [_insert(y, acc, t) for y, acc in zip(ys, state[layout.num_carry:])]
+            scf.YieldOp(_cast_all(new, [c.type for c in carries]) + stacks)
+    for old, value in zip(results, _cast_all(list(loop.results), [r.type for r in results], before=op)):
+        old.replace_all_uses_with(value)
+    op.erase()
+
+
+def _check_body(
+    op: ir.Operation,
+    block: ir.Block,
+    carries: Sequence[ir.Value],
+    xs: Sequence[ir.Value],
+    consts: Sequence[ir.Value],
+    ys_types: Sequence[ir.Type],
+    layout: ScanLayout,
+) -> None:
+    args = list(block.arguments)
+    ret = list(block.operations)[-1]
+    if len(args) != len(carries) + len(xs) + len(consts) or len(ret.operands) != len(carries) + len(ys_types):
+        raise CompileError(
+            f"tir.scan at {op.location}: its body takes {len(args)} values and returns {len(ret.operands)}, "
+            f"but the scan passes {len(carries)} carries, {len(xs)} sequences and {len(consts)} constants "
+            f"and expects {len(carries)} carries and {len(ys_types)} outputs back"
+        )
+
+
+def _steps(operands: Sequence[ir.Value], xs: Sequence[ir.Value], layout: ScanLayout) -> ir.Value:
+    from mlir.dialects import tensor
+
+    if xs:
+        t = xs[0].type
+        return tensor.dim(xs[0], index_const(0)) if t.is_dynamic_dim(0) else index_const(int(t.shape[0]))
+    if layout.has_n:
+        return operands[0]
+    return index_const(layout.length)
+
+
+def _step_index(i: ir.Value, n: ir.Value, layout: ScanLayout) -> ir.Value:
+    """The step ``t`` that iteration ``i`` runs: ``i``, or ``n - 1 - i`` in reverse."""
+    from mlir.dialects import arith
+
+    if not layout.reverse:
+        return i
+    return arith.subi(arith.subi(n, index_const(1)), i)
+
+
+def _step(
+    block: ir.Block,
+    carries: Sequence[ir.Value],
+    xs: Sequence[ir.Value],
+    consts: Sequence[ir.Value],
+    t: ir.Value,
+    layout: ScanLayout,
+) -> tuple[list[ir.Value], list[ir.Value]]:
+    """A copy of the body at the insertion point, for step ``t``: (new carries, outputs)."""
+    args = list(block.arguments)
+    values = list(carries) + [_row(x, t) for x in xs] + list(consts)
+    mapping: dict[ir.Value, ir.Value] = {}
+    for arg, value in zip(args, values):
+        mapping[arg] = value if value.type == arg.type else _cast(value, arg.type)
+    ops = [view.operation for view in block.operations]
+    for old in ops[:-1]:
+        new = old.clone(ir.InsertionPoint.current)
+        for k, operand in enumerate(old.operands):
+            if operand in mapping:
+                new.operands[k] = mapping[operand]
+        for a, b in zip(old.results, new.results):
+            mapping[a] = b
+    out = [mapping.get(v, v) for v in ops[-1].operands]
+    return out[: layout.num_carry], out[layout.num_carry:]
+
+
+def _row(x: ir.Value, t: ir.Value) -> ir.Value:
+    """``x[t]``: a full-rank view of row ``t``, its unit axis then collapsed."""
+    from mlir.dialects import tensor
+
+    xt = x.type
+    dyn = ir.ShapedType.get_dynamic_size()
+    static = [1] + [dyn if xt.is_dynamic_dim(i) else int(xt.shape[i]) for i in range(1, xt.rank)]
+    sizes = [tensor.dim(x, index_const(i)) for i in range(1, xt.rank) if xt.is_dynamic_dim(i)]
+    view_t = ir.RankedTensorType.get(static, xt.element_type)
+    view = tensor.extract_slice(view_t, x, [t], sizes, [], [dyn] + [0] * (xt.rank - 1), static, [1] * xt.rank)
+    row_t = ir.RankedTensorType.get(static[1:], xt.element_type)
+    return _collapse(view, row_t, _unit_groups(xt.rank, list(range(1, xt.rank))))
+
+
+def _empty(t: ir.RankedTensorType, n: ir.Value, like: ir.Value | None) -> ir.Value:
+    """``tensor.empty`` of stack type ``t`` with ``n`` rows, the other free dims
+    those of ``like`` (a step's output), or 0 without one."""
+    from mlir.dialects import tensor
+
+    sizes: list[int | ir.Value] = [n if t.is_dynamic_dim(0) else int(t.shape[0])]
+    for i in range(1, t.rank):
+        if not t.is_dynamic_dim(i):
+            sizes.append(int(t.shape[i]))
+        elif like is not None:
+            sizes.append(tensor.dim(like, index_const(i - 1)))
+        else:
+            sizes.append(index_const(0))
+    return tensor.empty(sizes, t.element_type)
+
+
+def _insert(y: ir.Value, stack: ir.Value, t: ir.Value) -> ir.Value:
+    """``stack[t] = y``: ``y`` as a unit-leading view, inserted at row ``t``."""
+    from mlir.dialects import tensor
+
+    st = stack.type
+    yt = y.type
+    dyn = ir.ShapedType.get_dynamic_size()
+    row = [dyn if st.is_dynamic_dim(i) else int(st.shape[i]) for i in range(1, st.rank)]
+    if yt != ir.RankedTensorType.get(row, st.element_type):
+        y = _cast(y, ir.RankedTensorType.get(row, st.element_type))
+    sizes = [tensor.dim(y, index_const(i)) for i in range(len(row)) if row[i] == dyn]
+    unit = _expand_unit(y, ir.RankedTensorType.get([1] + row, st.element_type), sizes)
+    return tensor.insert_slice(unit, stack, [t], sizes, [], [dyn] + [0] * len(row), [1] + row, [1] * st.rank)
+
+
+def _expand_unit(y: ir.Value, unit_t: ir.RankedTensorType, sizes: Sequence[ir.Value]) -> ir.Value:
+    from mlir.dialects import tensor
+
+    rank = unit_t.rank
+    groups = _unit_groups(rank, list(range(1, rank)))
+    reassociation = ir.ArrayAttr.get(
+        [ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i) for i in g]) for g in groups]
+    )
+    static = [int(unit_t.shape[i]) if not unit_t.is_dynamic_dim(i) else ir.ShapedType.get_dynamic_size()
+              for i in range(rank)]
+    return tensor.expand_shape(unit_t, y, reassociation, list(sizes), static)
+
+
+def _cast(value: ir.Value, t: ir.Type) -> ir.Value:
+    from mlir.dialects import tensor
+
+    return tensor.cast(t, value)
+
+
+def _cast_all(values: Sequence[ir.Value], types: Sequence[ir.Type], before: ir.Operation | None = None) -> list[ir.Value]:
+    out = []
+    for v, t in zip(values, types):
+        if v.type == t:
+            out.append(v)
+        elif before is not None:
+            with ir.InsertionPoint(before), before.location:
+                out.append(_cast(v, t))
+        else:
+            out.append(_cast(v, t))
+    return out
