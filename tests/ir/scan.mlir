@@ -34,16 +34,19 @@ func.func public @cumsum(%xs: tensor<?x4xf64>, %c0: tensor<4xf64>) -> tensor<?x4
 
 // Reverse steps read and write row n - 1 - i. The stacked output has a free
 // row size, known only from a step's output: the first step is peeled into
-// an scf.if (skipped when there are no steps), which sizes the stack, and the
-// loop runs the other steps.
+// an scf.if (skipped when there are no steps), whose output sizes the stack,
+// allocated outside it; the loop runs the other steps.
 // CHECK-LABEL: func.func public @backwards
 // CHECK: %[[N:.*]] = tensor.dim %arg0
 // CHECK: %[[ANY:.*]] = arith.cmpi sgt, %[[N]]
 // CHECK: %[[FIRST:.*]]:2 = scf.if %[[ANY]]
 // CHECK: "tir.mul"
-// CHECK: tensor.empty(%[[N]], %{{.*}}) : tensor<?x?xf32>
 // CHECK: } else {
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[N]] step %{{.*}} iter_args(%{{.*}} = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1)
+// CHECK: %[[ROW:.*]] = tensor.dim %[[FIRST]]#1
+// CHECK: %[[STACK:.*]] = tensor.empty(%[[N]], %[[ROW]]) : tensor<?x?xf32>
+// CHECK: %[[FILLED:.*]] = scf.if %[[ANY]]
+// CHECK: tensor.insert_slice %{{.*}} into %[[STACK]]
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[N]] step %{{.*}} iter_args(%{{.*}} = %[[FIRST]]#0, %{{.*}} = %[[FILLED]])
 // CHECK: %[[LAST:.*]] = arith.subi %[[N]], %{{.*}}
 // CHECK: %[[T:.*]] = arith.subi %[[LAST]], %[[I]]
 // CHECK: tensor.extract_slice %arg0[%[[T]], 0]

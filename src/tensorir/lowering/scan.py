@@ -100,17 +100,28 @@ def _lower(op: ir.Operation) -> None:
         # a stack whose row size is free is sized by the first step's output
         peel = any(t.is_dynamic_dim(i) for t in ys_types for i in range(1, t.rank))
         if peel:
+            # the first step runs alone (when there is one) and its outputs
+            # size the stacks, which are allocated out here, so that
+            # bufferization can place them in the caller's result buffers
             nonempty = arith.cmpi(arith.CmpIPredicate.sgt, n, index_const(0))
-            first = scf.IfOp(nonempty, [c.type for c in carries] + ys_types, has_else=True)
+            rows = [_row_type(t) for t in ys_types]
+            first = scf.IfOp(nonempty, [c.type for c in carries] + rows, has_else=True)
             with ir.InsertionPoint(first.then_block):
                 t0 = _step_index(index_const(0), n, layout)
                 new, ys = _step(block, carries, xs, consts, t0, layout)
-                stacks = [_insert(y, _empty(t, n, y), t0) for y, t in zip(ys, ys_types)]
-                scf.YieldOp(_cast_all(new, [c.type for c in carries]) + stacks)
+                scf.YieldOp(_cast_all(new, [c.type for c in carries]) + _cast_all(ys, rows))
             with ir.InsertionPoint(first.else_block):
-                scf.YieldOp(list(carries) + [_empty(t, index_const(0), None) for t in ys_types])
+                scf.YieldOp(list(carries) + [_zero_rows(t) for t in rows])
+            ys0 = list(first.results)[layout.num_carry:]
+            stacks = [_empty(t, n, y) for t, y in zip(ys_types, ys0)]
+            filled = scf.IfOp(nonempty, ys_types, has_else=True)
+            with ir.InsertionPoint(filled.then_block):
+                t0 = _step_index(index_const(0), n, layout)
+                scf.YieldOp([_insert(y, stack, t0) for y, stack in zip(ys0, stacks)])
+            with ir.InsertionPoint(filled.else_block):
+                scf.YieldOp(stacks)
             start = one
-            inits = list(first.results)
+            inits = list(first.results)[: layout.num_carry] + list(filled.results)
         else:
             start = index_const(0)
             inits = list(carries) + [_empty(t, n, None) for t in ys_types]
@@ -218,6 +229,22 @@ def _empty(t: ir.RankedTensorType, n: ir.Value, like: ir.Value | None) -> ir.Val
             sizes.append(tensor.dim(like, index_const(i - 1)))
         else:
             sizes.append(index_const(0))
+    return tensor.empty(sizes, t.element_type)
+
+
+def _row_type(t: ir.RankedTensorType) -> ir.RankedTensorType:
+    """The type of one row of stack type ``t``."""
+    dyn = ir.ShapedType.get_dynamic_size()
+    return ir.RankedTensorType.get(
+        [dyn if t.is_dynamic_dim(i) else int(t.shape[i]) for i in range(1, t.rank)], t.element_type
+    )
+
+
+def _zero_rows(t: ir.RankedTensorType) -> ir.Value:
+    """An empty tensor of row type ``t`` whose free dims are 0 (no step ran)."""
+    from mlir.dialects import tensor
+
+    sizes = [index_const(0) if t.is_dynamic_dim(i) else int(t.shape[i]) for i in range(t.rank)]
     return tensor.empty(sizes, t.element_type)
 
 
