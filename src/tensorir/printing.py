@@ -61,7 +61,7 @@ from .dialects.optable import from_mlir_type
 from .dialects.types import ShapeEnv, Sym, TensorType, shape_env, substitute
 from .errors import ArgumentError, CompileError, UnsupportedError
 from .frontend.emit import emit_function
-from .frontend.graph import Node, Variable, toposort
+from .frontend.graph import Node, Subgraph, Variable, toposort
 from .frontend.symbolic import SharedVariable, declared_shape
 from .function import Function
 
@@ -194,6 +194,8 @@ def _read_block(block: ir.Block, inputs: Sequence[Variable]) -> list[Variable]:
         short = op.name[4:] if op.name.startswith("tir.") else None
         if short in OPS:
             attrs = op_attrs(op, OPS[short])
+            if short == "scan":
+                attrs["body"] = _read_body(op, operands)
             node = Node(short, operands, attrs, None, [])
         else:  # an op of another dialect (a call of a body function)
             attrs = {a.name: str(a.attr) for a in op.attributes}
@@ -203,6 +205,25 @@ def _read_block(block: ir.Block, inputs: Sequence[Variable]) -> list[Variable]:
         for res, out in zip(op.results, node.outputs):
             values[res] = out
     raise CompileError("internal: the optimised function has no func.return")  # pragma: no cover
+
+
+def _read_body(op: ir.Operation, operands: Sequence[Variable]) -> Subgraph:
+    """The body function of a ``tir.scan`` read back as a :class:`Subgraph`: new
+    parameters for the carries and per-step slices, the scan's operands
+    themselves for its constants (as the frontend builds it)."""
+    from .dialects.control import scan_body, scan_layout
+
+    layout = scan_layout(op)
+    fn = scan_body(op)
+    block = fn.regions[0].blocks[0]
+    carries = operands[layout.carry]
+    xs = operands[layout.xs]
+    params = [Variable(from_mlir_type(a.type), name=f"carry{k}[t-1]") for k, a in enumerate(list(block.arguments)[:len(carries)])]
+    params += [Variable(from_mlir_type(a.type), name=f"xs{k}[t]")
+               for k, a in enumerate(list(block.arguments)[len(carries):len(carries) + len(xs)])]
+    params += list(operands[layout.consts])
+    name = ir.StringAttr(fn.attributes["sym_name"]).value
+    return Subgraph(params, _read_block(block, params), name)
 
 
 def _result_types(node: Node, mlir_types: list[ir.Type]) -> list[TensorType]:
@@ -242,6 +263,8 @@ def _type_text(v: Variable, sizes: dict[Sym, int]) -> str:
 
 
 def _value_text(value: Any) -> str:
+    if isinstance(value, Subgraph):
+        return value.name
     if isinstance(value, (np.ndarray, np.generic)):
         arr = np.asarray(value)
         if arr.ndim == 0:
@@ -339,8 +362,14 @@ def debugprint(
 
 
 def _tree_text(graph: _Graph, print_type: bool, ids: _Ids | None, depth: int) -> str:
+    """The trees of ``graph``'s outputs, then, under "Inner graphs:", the body
+    of every scan met (nested scans after their enclosing one): the scan's op
+    and id, then one tree per body output (the new carries, then the
+    per-step outputs), each line marked ``>``. A body's constants are the
+    enclosing graph's values themselves, so they keep their ids."""
     lines: list[str] = []
     expanded: set[int] = set()
+    scans: list[Node] = []
 
     def header(v: Variable) -> str:
         parts = [_label(v)]
@@ -354,10 +383,10 @@ def _tree_text(graph: _Graph, print_type: bool, ids: _Ids | None, depth: int) ->
             parts.append("shared")
         return " ".join(parts)
 
-    # Depth-first with an explicit stack (graphs can be deeper than Python's
-    # recursion limit): (value, its line's prefix, its operands' prefix, level).
-    for v, update in zip(graph.outputs, graph.updates):
-        stack: list[tuple[Variable, str, str, int]] = [(v, f"{update} <- " if update else "", "", 1)]
+    def tree(v: Variable, prefix: str, child_prefix: str) -> None:
+        # Depth-first with an explicit stack (graphs can be deeper than Python's
+        # recursion limit): (value, its line's prefix, its operands' prefix, level).
+        stack: list[tuple[Variable, str, str, int]] = [(v, prefix, child_prefix, 1)]
         while stack:
             var, prefix, child_prefix, level = stack.pop()
             lines.append(prefix + header(var))
@@ -367,10 +396,24 @@ def _tree_text(graph: _Graph, print_type: bool, ids: _Ids | None, depth: int) ->
             if depth != -1 and level >= depth:
                 continue
             expanded.add(node.id)
+            if isinstance(node.attrs.get("body"), Subgraph):
+                scans.append(node)
             n = len(node.inputs)
             for k in reversed(range(n)):
                 last = k == n - 1
                 stack.append((node.inputs[k], child_prefix + " |", child_prefix + ("  " if last else " |"), level + 1))
+
+    for v, update in zip(graph.outputs, graph.updates):
+        tree(v, f"{update} <- " if update else "", "")
+    if scans:
+        lines += ["", "Inner graphs:"]
+    k = 0
+    while k < len(scans):  # grows while bodies are printed
+        node = scans[k]
+        k += 1
+        lines += ["", " ".join([_op_text(node)] + ([f"[id {ids(node.outputs[0])}]"] if ids is not None else []))]
+        for out in node.attrs["body"].outputs:
+            tree(out, " >", " >")
     return "\n".join(lines) + "\n"
 
 
@@ -412,38 +455,77 @@ def to_dot(obj: Any, optimized: bool = False) -> str:
 def _dot_text(graph: _Graph) -> str:
     lines = ["digraph tensorir {", '  node [fontname="Helvetica", fontsize=10];']
     names: dict[int, str] = {}  # node id (ops) or variable id (inputs) -> DOT name
+    counter = iter(range(1 << 62))
+
+    def fresh(kind: str) -> str:
+        return f"{kind}{next(counter)}"
 
     def source(v: Variable) -> str:
         return names[v.owner.id if v.owner is not None else v.id]
 
     for v in graph.inputs:
-        names[v.id] = f"i{len(names)}"
+        names[v.id] = fresh("i")
         shared = isinstance(v, SharedVariable)
         label = f"{_input_name(v)}\n{_type_text(v, graph.sizes)}" + ("\nshared" if shared else "")
         color = _COLORS["shared" if shared else "input"]
         lines.append(f"  {names[v.id]} [label={_dot_string(label)}, shape=ellipse, style=filled, fillcolor=\"{color}\"];")
-    for node in toposort(graph.outputs):
-        names[node.id] = f"n{len(names)}"
-        types = ", ".join(_type_text(o, graph.sizes) for o in node.outputs)
-        label = f"{_op_text(node)}\n{types}"
-        if node.op == "constant":
-            style = f'shape=ellipse, style=filled, fillcolor="{_COLORS["constant"]}"'
-        else:
-            style = "shape=box"
-        lines.append(f"  {names[node.id]} [label={_dot_string(label)}, {style}];")
-        for k, v in enumerate(node.inputs):
-            attrs = []
-            if len(node.inputs) > 1:
-                attrs.append(f'label="{k}"')
-            if v.owner is not None and len(v.owner.outputs) > 1:
-                attrs.append(f'taillabel="{v.index}"')
-            lines.append(f"  {source(v)} -> {names[node.id]}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+
+    def ops(nodes: Sequence[Node], indent: str) -> None:
+        for node in nodes:
+            names[node.id] = fresh("n")
+            types = ", ".join(_type_text(o, graph.sizes) for o in node.outputs)
+            label = f"{_op_text(node)}\n{types}"
+            if node.op == "constant":
+                style = f'shape=ellipse, style=filled, fillcolor="{_COLORS["constant"]}"'
+            else:
+                style = "shape=box"
+            lines.append(f"{indent}{names[node.id]} [label={_dot_string(label)}, {style}];")
+            for k, v in enumerate(node.inputs):
+                attrs = []
+                if len(node.inputs) > 1:
+                    attrs.append(f'label="{k}"')
+                if v.owner is not None and len(v.owner.outputs) > 1:
+                    attrs.append(f'taillabel="{v.index}"')
+                lines.append(f"{indent}{source(v)} -> {names[node.id]}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+            body = node.attrs.get("body")
+            if isinstance(body, Subgraph):
+                cluster(node, body, indent)
+
+    def cluster(node: Node, body: Subgraph, indent: str) -> None:
+        """The body of scan ``node`` as a dashed cluster: its own parameters
+        (carries, per-step slices) as white ellipses, its ops, and one
+        ellipse per body output; a dotted edge ties the scan to it."""
+        inner = indent + "  "
+        lines.append(f"{indent}subgraph cluster_{names[node.id]} {{")
+        lines.append(f"{inner}label={_dot_string(f'body {body.name} of {names[node.id]}')}; style=dashed;")
+        first = None
+        for v in body.inputs:
+            if v.id in names or (v.owner is not None and v.owner.id in names):
+                continue  # a constant: the enclosing graph's own value
+            names[v.id] = fresh("p")
+            first = first or names[v.id]
+            label = f"{_input_name(v)}\n{_type_text(v, graph.sizes)}"
+            lines.append(f"{inner}{names[v.id]} [label={_dot_string(label)}, shape=ellipse];")
+        ops(body.nodes(), inner)
+        num_carry = node.attrs["num_carry"]
+        for k, v in enumerate(body.outputs):
+            name = fresh("r")
+            title = f"carry {k}" if k < num_carry else f"y {k - num_carry}"
+            lines.append(f"{inner}{name} [label={_dot_string(f'{title}{chr(10)}{_type_text(v, graph.sizes)}')}, shape=ellipse];")
+            lines.append(f"{inner}{source(v)} -> {name};")
+            first = first or name
+        lines.append(f"{indent}}}")
+        lines.append(f"{indent}{names[node.id]} -> {first} [style=dotted, arrowhead=none, lhead=cluster_{names[node.id]}];")
+
+    ops(toposort(graph.outputs), "  ")
     for k, (v, update) in enumerate(zip(graph.outputs, graph.updates)):
         title = f"{update} <- update" if update else (f"output {k}" + (f" '{v.name}'" if v.owner is not None and v.name else ""))
         color = _COLORS["update" if update else "output"]
         label = f"{title}\n{_type_text(v, graph.sizes)}"
         lines.append(f"  o{k} [label={_dot_string(label)}, shape=ellipse, style=filled, fillcolor=\"{color}\"];")
         lines.append(f"  {source(v)} -> o{k};")
+    if any(line.lstrip().startswith("subgraph cluster_") for line in lines):
+        lines.insert(1, "  compound=true;")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -254,6 +254,15 @@ def scan_node(
     ``xs`` and the step count ``n`` is free), typed from the body: the
     carries keep their initial values' types and each of the last
     ``num_ys`` body outputs is stacked along a new leading axis of ``n``."""
+    from ..dialects.optable import MAX_ARITY
+
+    num_results = num_carry + num_ys
+    if len(inputs) > MAX_ARITY or num_results > MAX_ARITY:
+        raise UnsupportedError(
+            f"scan: this loop has {len(inputs)} operands (initial values, sequence slices, values the step "
+            f"reads) and {num_results} results; a scan takes at most {MAX_ARITY} of each: stack related "
+            "values into one array (ti.stack) and index it in the step"
+        )
     attrs = {
         "body": body,
         "num_carry": num_carry,
@@ -448,10 +457,14 @@ def _window(o: _Output, what: str) -> list[Variable]:
             f"{what}: {o.label} has taps {o.taps}, so its initial value needs at least {k} rows "
             f"(y[-{k}] ... y[-1]); found {length}"
         )
+    rows = [getitem(o.initial, j) for j in range(k)]
     if not isinstance(length, int):
-        require_equal(dim_min(length, k), k, f"{what}: the initial value of {o.label} needs at least {k} rows "
-                      f"for its taps {o.taps}")
-    return [getitem(o.initial, j) for j in range(k)]
+        check = (dim_min(length, k), k, f"{what}: the initial value of {o.label} needs at least {k} rows "
+                 f"(y[-{k}] ... y[-1]) for its taps {o.taps}")
+        require_equal(*check)
+        if rows[0].owner is not None:  # said before the reading of its rows fails its own bounds check
+            rows[0].owner.checks.insert(0, check)
+    return rows
 
 
 def _trace_body(
@@ -594,6 +607,8 @@ def check_state(new: TensorType, state: TensorType, what: str) -> None:
     for a, b in zip(new.shape, state.shape):
         if (a == 1) != (b == 1) and (isinstance(a, int) or isinstance(b, int)):
             raise ShapeError(hint + " (a dim of size 1 broadcasts: give the initial value the full shape)")
+        if isinstance(a, int) and isinstance(b, int) and a != b:
+            raise ShapeError(hint)
         require_equal(a, b, hint)
 
 

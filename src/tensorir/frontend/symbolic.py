@@ -30,11 +30,12 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..dialects.types import Dim, Sym, TensorType, substitute
+from ..dialects.types import Dim, ShapeEnv, Sym, TensorType, require_equal, shape_env, substitute
 from ..errors import ArgumentError, DTypeError, ShapeError
 from .core import as_variable
 from .dtypes import canonical_dtype
-from .graph import Variable, apply, toposort
+from .graph import Node, Subgraph, Variable, all_nodes, apply, toposort
+from .graph import _ids as graph_ids
 
 __all__ = [
     "tensor",
@@ -300,7 +301,17 @@ def clone_replace(outputs: Any, replace: Any = None) -> Any:
     return new[0] if single else type(outputs)(new) if isinstance(outputs, tuple) else new
 
 
-def _clone(outputs: list[Variable], pairs: list[tuple[Variable, Variable]]) -> list[Variable]:
+def _clone(
+    outputs: list[Variable], pairs: list[tuple[Variable, Variable]], stop: set[int] | None = None
+) -> list[Variable]:
+    """``outputs`` rebuilt with each ``old`` of ``pairs`` replaced by its ``new``.
+
+    Nodes are re-applied (and so retyped) where an input changed; free dims
+    of a replaced input become those of its replacement in the attributes
+    (a ``full``'s shape). A ``scan`` is rebuilt with its body cloned (see
+    :func:`_clone_scan`). ``stop``: ids of Variables whose producers are not
+    visited (a body's parameters).
+    """
     mapping: dict[int, Variable] = {old.id: new for old, new in pairs}
     syms: dict[Sym, Dim] = {}
     for old, new in pairs:
@@ -309,20 +320,81 @@ def _clone(outputs: list[Variable], pairs: list[tuple[Variable, Variable]]) -> l
                 syms[a] = b
     if not mapping:
         return list(outputs)
-    for node in toposort(outputs):
+    for node in toposort(outputs, stop):
         if any(o.id in mapping for o in node.outputs):
             continue  # replaced as a whole
         inputs = [mapping.get(v.id, v) for v in node.inputs]
-        if all(a is b for a, b in zip(inputs, node.inputs)):
-            continue
-        attrs = {k: _subst_attr(v, syms) for k, v in node.attrs.items()}
-        result = apply(node.op, inputs, attrs)
-        results = result if isinstance(result, list) else [result]
-        results[0].owner.loc = node.loc
+        if node.op == "scan":
+            if all(a is b for a, b in zip(inputs, node.inputs)) and not _mentions(node.attrs["body"], mapping):
+                continue
+            results = _clone_scan(node, inputs, pairs, syms)
+        else:
+            if all(a is b for a, b in zip(inputs, node.inputs)):
+                continue
+            attrs = {k: _subst_attr(v, syms) for k, v in node.attrs.items()}
+            result = apply(node.op, inputs, attrs)
+            results = result if isinstance(result, list) else [result]
+            results[0].owner.loc = node.loc
         for old, new in zip(node.outputs, results):
             new.weak = old.weak
             mapping[old.id] = new
     return [mapping.get(o.id, o) for o in outputs]
+
+
+def _mentions(body: Subgraph, mapping: Mapping[int, Variable]) -> bool:
+    """Whether a value computed inside ``body`` (or a nested body) is replaced."""
+    params = {v.id for v in body.inputs}
+    return any(o.id in mapping for node in all_nodes(body.outputs, params) for o in node.outputs)
+
+
+def _clone_scan(
+    node: Node, inputs: list[Variable], pairs: list[tuple[Variable, Variable]], syms: Mapping[Sym, Dim]
+) -> list[Variable]:
+    """Scan ``node`` applied to new ``inputs``: its body cloned with new
+    parameters typed from them (carries: the new initial values' types;
+    per-step slices: the new sequences' rows; constants: the new constant
+    operands themselves), the replacements of ``pairs`` applied inside, and
+    its results retyped from the new body. A replacement that brings in a
+    value of the enclosing graph the body did not read makes it a further
+    constant operand."""
+    from .scan import captured, check_state, scan_node
+
+    body: Subgraph = node.attrs["body"]
+    num_carry, num_xs = node.attrs["num_carry"], node.attrs["num_xs"]
+    has_n = num_xs == 0 and node.attrs["length"] < 0
+    first = int(has_n)
+    carries = inputs[first:first + num_carry]
+    xs = inputs[first + num_carry:first + num_carry + num_xs]
+    consts = inputs[first + num_carry + num_xs:]
+    params: list[Variable] = []
+    for old, init in zip(body.inputs[:num_carry], carries):
+        params.append(Variable(init.type, name=old.name, weak=old.weak))
+    for old, x in zip(body.inputs[num_carry:num_carry + num_xs], xs):
+        params.append(Variable(TensorType(x.type.dtype, x.shape[1:]), name=old.name))
+    params += consts
+    start = next(graph_ids)
+    old_nodes = {n.id for n in body.nodes()}
+    outputs = _clone(body.outputs, list(zip(body.inputs, params)) + list(pairs), {v.id for v in body.inputs})
+    param_ids = {v.id for v in params}
+    extra = [v for v in captured(outputs, param_ids, lambda n: n.id > start or n.id in old_nodes)]
+    new_body = Subgraph(params + extra, outputs, body.name)
+    env = ShapeEnv()
+    with shape_env(env):
+        for k, (y, init) in enumerate(zip(outputs, carries)):
+            check_state(y.type, init.type, f"scan: the new value of carried state {k}")
+        ys = node.outputs[num_carry:]
+        if xs:
+            n: Dim = xs[0].shape[0]
+            for k, x in enumerate(xs[1:], 1):
+                n = require_equal(n, x.shape[0], f"scan: the sequences' slices 0 and {k} must have one length")
+        elif node.attrs["length"] >= 0:
+            n = node.attrs["length"]
+        else:
+            n = substitute(ys[0].shape[0], syms) if ys else Sym.fresh()
+    checks = [(substitute(a, syms), substitute(b, syms), why) for a, b, why in node.checks] + env.equalities
+    new = scan_node(new_body, list(inputs) + extra, num_carry, num_xs, n, len(ys), node.attrs["reverse"],
+                    node.loc, checks)
+    return new.outputs
 
 
 def _subst_attr(value: Any, syms: Mapping[Sym, Dim]) -> Any:
