@@ -15,6 +15,7 @@ from ..dialects._bindings import ir
 from .autodiff import tir_autodiff
 from .dce import tir_dce
 from .fold import tir_fold
+from .hoist import tir_hoist
 from .merge import tir_merge
 from .simplify import tir_simplify
 from .stabilize import tir_stabilize
@@ -38,6 +39,7 @@ PASSES: dict[str, Pass] = {
         Pass("tir-merge", tir_merge, "merge equal tir ops and constants (common subexpression elimination)"),
         Pass("tir-stabilize", tir_stabilize, "numerically stable forms: log(1 + x) -> log1p(x), log(sum(exp(x))) -> logsumexp(x), ..."),
         Pass("tir-fold", tir_fold, "replace tir ops of constant operands by the constant they compute"),
+        Pass("tir-hoist", tir_hoist, "compute the values of a scan body that do not change across steps once, before the loop"),
     ]
 }
 
@@ -49,11 +51,14 @@ PASSES: dict[str, Pass] = {
 # its backward ops are built once; merge never joins two tir.wrt, see merge.py).
 # Merge runs again after autodiff, whose sweeps make their own duplicates, and
 # fast_run stabilizes again after simplify (so the backward pass's forms are
-# stabilized too).
+# stabilized too). tir-hoist runs once the loop bodies are in their final
+# form (after autodiff, which builds the backward loops, and the rewrites),
+# so merge and dce after it share the hoisted values of several loops and
+# drop the constants the bodies no longer read.
 BEFORE_AUTODIFF = frozenset({"tir-stabilize", "tir-merge"})
 PIPELINES: dict[str, list[str]] = {
     "fast_run": ["tir-stabilize", "tir-merge", "tir-autodiff", "tir-merge", "tir-fold", "tir-simplify",
-                 "tir-stabilize", "tir-merge", "tir-dce"],
+                 "tir-stabilize", "tir-hoist", "tir-merge", "tir-dce"],
     "fast_compile": ["tir-merge", "tir-autodiff", "tir-merge", "tir-dce"],
     "none": ["tir-autodiff"],
 }

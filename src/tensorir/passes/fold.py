@@ -24,6 +24,10 @@ Left alone:
   the IR;
 * the ``autodiff`` family (``tir.wrt`` is a differentiation variable, not
   the identity it evaluates to; markers have no reference);
+* the ``control`` family (``tir.scan``): its value comes from running its
+  body function, which the op table's reference cannot do; a scan of
+  constant operands stays a loop (the ops inside its body fold on their
+  own where their operands are constants of the body);
 * ops whose reference raises on the constant operands: the compiled op then
   runs as it would without folding.
 
@@ -50,6 +54,9 @@ MAX_ELEMENTS = 2**16
 # folded themselves).
 _CONSTRUCTORS = ("tir.full", "tir.arange")
 
+# Op families left alone (see the module docstring).
+_NOT_FOLDED = ("autodiff", "control")
+
 
 def tir_fold(module_op: ir.Operation) -> None:
     for op in walk(module_op):
@@ -59,7 +66,7 @@ def tir_fold(module_op: ir.Operation) -> None:
 
 def _fold(op: ir.Operation) -> None:
     opdef = OPS.get(op.name[4:])
-    if opdef is None or opdef.family == "autodiff" or len(op.operands) == 0:
+    if opdef is None or opdef.family in _NOT_FOLDED or len(op.operands) == 0:
         return
     types = [_static(r.type) for r in op.results]
     if any(t is None for t in types):

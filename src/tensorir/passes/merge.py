@@ -20,6 +20,17 @@ What is never merged:
   reused where it does not dominate (nested regions, which tir itself does
   not have, and isolated-from-above bodies are covered alike).
 
+Scans (``tir.scan``) merge like any op: same operands, same attributes,
+same result types. Their ``body`` attribute is compared by what the body
+computes, not by name: two body functions are the same when their text
+with the name left out is the same (same signature, same ops, operands,
+attributes, in the same order), so two scans of the same step traced twice
+(``@f_step`` and ``@f_step_1``) are one loop; the later scan's body is then
+left unreferenced, for ``tir-dce`` to erase. Bodies that compute the same
+thing written differently stay apart (no merge is missed that matters for
+soundness: merging only ever needs equal computations). The body functions
+themselves are blocks like any other, so equal ops inside one step merge.
+
 tir ops are pure (they have no side effects and no non-deterministic op
 exists in the table), which is what makes this sound.
 
@@ -50,6 +61,8 @@ from typing import Hashable
 from ..dialects import OPS
 from ..dialects._bindings import ir, walk
 from ..dialects.autodiff import MARKERS
+from ..dialects.control import BODY
+from .bodies import functions
 
 __all__ = ["tir_merge", "mergeable"]
 
@@ -65,17 +78,33 @@ def mergeable(name: str) -> bool:
 def tir_merge(module_op: ir.Operation) -> None:
     # blocks first: merging erases ops, which a walk list must not hold
     blocks = [block for op in walk(module_op) for region in op.regions for block in region.blocks]
+    bodies = _Bodies(module_op)
     for block in blocks:
-        _merge_block(block)
+        _merge_block(block, bodies)
 
 
-def _merge_block(block: ir.Block) -> None:
+class _Bodies:
+    """The text of each body function without its name, made on first request."""
+
+    def __init__(self, module_op: ir.Operation):
+        self.module_op = module_op
+        self.texts: dict[str, str] = {}
+
+    def text(self, name: str) -> str:
+        if name not in self.texts:
+            fn = functions(self.module_op).get(name)
+            # an undefined body (the verifier's to report) only equals itself
+            self.texts[name] = "@" + name if fn is None else str(fn).replace(f"@{name}(", "@(", 1)
+        return self.texts[name]
+
+
+def _merge_block(block: ir.Block, bodies: _Bodies) -> None:
     seen: dict[Hashable, ir.Operation] = {}
     for view in list(block.operations):
         op = view.operation
         if not op.name.startswith("tir.") or not mergeable(op.name[4:]) or len(op.regions):
             continue
-        key = _key(op)
+        key = _key(op, bodies)
         first = seen.get(key)
         if first is None:
             seen[key] = op
@@ -85,15 +114,24 @@ def _merge_block(block: ir.Block) -> None:
         op.erase()
 
 
-def _key(op: ir.Operation) -> Hashable:
+def _key(op: ir.Operation, bodies: _Bodies) -> Hashable:
     """Identity of the computation ``op`` performs. Attributes and types are
     uniqued by MLIR, so comparing them compares their values exactly
-    (``-0.0`` and ``0.0`` differ, one NaN payload equals itself)."""
+    (``-0.0`` and ``0.0`` differ, one NaN payload equals itself); a scan's
+    body is compared by its text (see the module docstring)."""
     attrs = op.attributes
-    named = tuple(sorted((attrs[i].name, attrs[i].attr) for i in range(len(attrs))))
+    named = tuple(sorted(
+        (attrs[i].name, bodies.text(ir.FlatSymbolRefAttr(attrs[i].attr).value) if _is_body(op, attrs[i].name)
+         else attrs[i].attr)
+        for i in range(len(attrs))
+    ))
     return (
         op.name,
         tuple(op.operands),
         named,
         tuple(r.type for r in op.results),
     )
+
+
+def _is_body(op: ir.Operation, attribute: str) -> bool:
+    return op.name == "tir.scan" and attribute == BODY

@@ -22,7 +22,6 @@ from typing import NoReturn
 
 from ..dialects import OPS, from_mlir_type, op_attrs, to_mlir_type
 from ..dialects._bindings import ir, walk
-from ..dialects.control import scan_body, scan_layout
 from ..dialects.control import scan_result_types
 from ..dialects.types import TensorType
 from ..errors import IRError, TensorIRError
@@ -43,9 +42,6 @@ def _check(op: ir.Operation) -> None:
     opdef = OPS.get(op.name[4:])
     if opdef is None:  # IRDL rejects unknown tir ops already at parse time
         _fail(op, f"'{op.name}' is not a tir op")
-    if op.name == "tir.scan":
-        _check_scan(op)
-        return
     missing = [name for name in opdef.attrs if name not in op.attributes]
     if missing:
         _fail(op, f"'{op.name}' needs attribute(s) {', '.join(missing)}")
@@ -67,62 +63,6 @@ def _check(op: ir.Operation) -> None:
                 f"'{op.name}' result {i} has type {result.type}, but its type rule gives "
                 f"{to_mlir_type(want)} for operand types ({_types(op.operands)})",
             )
-
-
-def _check_scan(op: ir.Operation) -> None:
-    missing = [name for name in OPS["scan"].attrs if name not in op.attributes]
-    if missing:
-        _fail(op, f"'tir.scan' needs attribute(s) {', '.join(missing)}")
-    try:
-        layout = scan_layout(op)
-        body = scan_body(op)
-    except IRError as exc:
-        _fail(op, str(exc))
-    name = "@" + ir.StringAttr(body.attributes["sym_name"]).value
-    operands = list(op.operands)
-    results = list(op.results)
-    if layout.has_n and not isinstance(operands[0].type, ir.IndexType):
-        _fail(op, f"'tir.scan' without sequences and with length = -1 takes the number of steps as its first "
-                  f"operand, an index; found {operands[0].type}")
-    fn_type = ir.FunctionType(ir.TypeAttr(body.attributes["function_type"]).value)
-    inputs, outputs = list(fn_type.inputs), list(fn_type.results)
-    xs = operands[layout.xs]
-    x_types: list[ir.Type] = []
-    for k, x in enumerate(xs):
-        if not isinstance(x.type, ir.RankedTensorType) or x.type.rank == 0:
-            _fail(op, f"'tir.scan' sequence {k} has type {x.type}; a sequence is a tensor of rank at least 1")
-        x_types.append(ir.RankedTensorType.get(list(x.type.shape)[1:], x.type.element_type))
-    want_in = [v.type for v in operands[layout.carry]] + x_types + [v.type for v in operands[layout.consts]]
-    if len(inputs) != len(want_in) or any(not _same(a, b) for a, b in zip(inputs, want_in)):
-        _fail(op, f"'tir.scan' passes ({_list(want_in)}) (carries, sequence slices, constants) to its body "
-                  f"{name}, which takes ({_list(inputs)})")
-    want_out = [r.type for r in results[layout.final]]
-    if len(outputs) != len(results) or any(not _same(a, b) for a, b in zip(outputs, want_out)):
-        _fail(op, f"'tir.scan' has {layout.num_carry} carries of types ({_list(want_out)}) and {layout.num_ys} "
-                  f"stacked outputs; its body {name} returns ({_list(outputs)})")
-    for k, (r, init) in enumerate(zip(results[layout.final], operands[layout.carry])):
-        if not _same(r.type, init.type):
-            _fail(op, f"'tir.scan' carry {k} starts as {init.type} but its final value has type {r.type}")
-    for k, (r, y) in enumerate(zip(results[layout.ys], outputs[layout.num_carry:])):
-        if not isinstance(r.type, ir.RankedTensorType) or not isinstance(y, ir.RankedTensorType) \
-                or not _same(ir.RankedTensorType.get(list(r.type.shape)[1:], r.type.element_type), y):
-            _fail(op, f"'tir.scan' stacked output {k} has type {r.type}; its body {name} returns {y} per step, "
-                      "stacked along a new leading axis")
-
-
-def _same(a: ir.Type, b: ir.Type) -> bool:
-    """Equal types, a free dim agreeing with any size."""
-    if a == b:
-        return True
-    if not isinstance(a, ir.RankedTensorType) or not isinstance(b, ir.RankedTensorType):
-        return False
-    if a.element_type != b.element_type or a.rank != b.rank:
-        return False
-    return all(a.is_dynamic_dim(i) or b.is_dynamic_dim(i) or a.shape[i] == b.shape[i] for i in range(a.rank))
-
-
-def _list(types: list[ir.Type]) -> str:
-    return ", ".join(str(t) for t in types)
 
 
 def _agrees(declared: ir.Type, want: TensorType) -> bool:
