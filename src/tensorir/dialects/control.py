@@ -55,7 +55,7 @@ def _scan_reference(*args: Any, **attrs: Any) -> Any:
 OPS: list[OpDef] = [
     OpDef("scan", ("*args",), {"body": "symbol", "num_carry": "int", "num_xs": "int", "length": "int",
                                "reverse": "bool"},
-          _scan_rule, _scan_reference, "control", False,
+          _scan_rule, _scan_reference, "control", True,
           "a loop of n steps: (carry, x_t, const) -> (carry', y_t) by the body function; "
           "results: the last carries and the stacked y_t", num_results=-1),
 ]

@@ -235,10 +235,13 @@ class Site:
 
     ``batch`` holds the leading batch dims of every cotangent in reverse mode
     (empty for a plain gradient and in forward mode): primal axis ``a`` is
-    axis ``ax(a)`` of a cotangent.
+    axis ``ax(a)`` of a cotangent. ``op`` is the operation itself, for rules
+    that read more than its operands and attributes (a scan's body); a rule
+    that replaces it (uses moved to a new op) calls :meth:`retire`, and the
+    sweep erases it when done.
     """
 
-    __slots__ = ("name", "inputs", "outputs", "attrs", "batch", "needs")
+    __slots__ = ("name", "inputs", "outputs", "attrs", "batch", "needs", "op", "_retired")
 
     def __init__(
         self,
@@ -248,6 +251,8 @@ class Site:
         attrs: dict[str, Any],
         batch: Dims,
         needs: Sequence[bool] | None = None,
+        op: ir.Operation | None = None,
+        retired: list[ir.Operation] | None = None,
     ):
         self.name = name
         self.inputs = inputs
@@ -256,6 +261,14 @@ class Site:
         self.batch = batch
         # which operands want a cotangent (float and on a differentiated path)
         self.needs = list(needs) if needs is not None else [x.is_float for x in inputs]
+        self.op = op
+        self._retired = retired
+
+    def retire(self) -> None:
+        """The op's results now come from a replacement: erase it after the sweep."""
+        if self._retired is None or self.op is None:
+            raise ValueError(f"tir.{self.name}: this sweep cannot replace the op it differentiates")
+        self._retired.append(self.op)
 
     @property
     def nb(self) -> int:
