@@ -18,15 +18,22 @@ __all__ = ["interpret", "find_function", "run_scan"]
 
 
 def find_function(module: ir.Module, name: str | None = None) -> ir.Operation:
-    """The named (or first public) ``func.func`` of ``module``."""
+    """The named ``func.func`` of ``module``, or its first public one (scan
+    bodies are private functions placed before their users)."""
     for view in module.body.operations:
         op = view.operation
         if op.name != "func.func":
             continue
         sym = ir.StringAttr(op.attributes["sym_name"]).value
-        if name is None or sym == name:
+        if name is not None and sym == name:
             return op
-    raise KeyError(f"no function {name!r} in the module")
+        if name is None and not _private(op):
+            return op
+    raise KeyError(f"no function {name!r} in the module" if name else "no public function in the module")
+
+
+def _private(op: ir.Operation) -> bool:
+    return "sym_visibility" in op.attributes and ir.StringAttr(op.attributes["sym_visibility"]).value == "private"
 
 
 def _to_numpy(value: Any, t: ir.Type) -> Any:
