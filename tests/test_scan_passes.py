@@ -355,6 +355,35 @@ def test_dce_erases_a_dead_loop_and_the_bodies_only_it_named(rng: np.random.Gene
     assert list(after.per_function) == ["main"] and after.counts == Counter({"tir.neg": 1})
 
 
+COUNTED = """
+func.func private @step(%c: tensor<?xf64>, %w: tensor<?x?xf64>, %u: tensor<?xf64>) -> (tensor<?xf64>, tensor<?xf64>) {
+  %t = "tir.transpose"(%w) {perm = array<i64: 1, 0>} : (tensor<?x?xf64>) -> tensor<?x?xf64>
+  %m = "tir.matmul"(%c, %t) : (tensor<?xf64>, tensor<?x?xf64>) -> tensor<?xf64>
+  %r = "tir.sin"(%m) : (tensor<?xf64>) -> tensor<?xf64>
+  return %r, %r : tensor<?xf64>, tensor<?xf64>
+}
+func.func public @main(%c0: tensor<?xf64>, %w: tensor<?x?xf64>, %u: tensor<?xf64>) -> tensor<?xf64> {
+  %n = "tir.dim"(%w) {axis = 0 : i64} : (tensor<?x?xf64>) -> index
+  %0:2 = "tir.scan"(%n, %c0, %w, %u) {body = @step, length = -1 : i64, num_carry = 1 : i64, num_xs = 0 : i64, SEG(4, 2), reverse = false} : (index, tensor<?xf64>, tensor<?x?xf64>, tensor<?xf64>) -> (tensor<?xf64>, tensor<?x?xf64>)
+  return %0#0 : tensor<?xf64>
+}
+"""
+
+
+def test_a_scan_counting_its_steps_hoists_and_trims_after_its_step_count(rng: np.random.Generator) -> None:
+    """The step count is operand 0 (an index): the constants come after it, and it stays."""
+    args = [rng.standard_normal(3), rng.standard_normal((3, 3)), rng.standard_normal(3)]
+    before, after = check(scan_text(COUNTED), ["tir-hoist", "tir-dce"], args)
+    assert before.per_function["step"]["tir.transpose"] == 1 and after.per_function["step"]["tir.transpose"] == 0
+    # (c, w, u) -> (c', y) becomes (c, w.T) -> c': u, w and the unread stack go
+    assert after.arity["step"] == (2, 1)
+    assert '"tir.scan"(%0, %arg0, %1)' in after.scans()[0]
+    h = args[0]
+    for _ in range(3):
+        h = np.sin(h @ args[1].T)
+    np.testing.assert_allclose(after.outputs[0], h, rtol=1e-13)
+
+
 # ---------------------------------------------------------------------------
 # tir-fold, tir-merge, tir-simplify, tir-stabilize
 
@@ -431,3 +460,40 @@ def test_every_pass_runs_on_a_traced_scan(rng: np.random.Generator, name: str) -
     args = rnn_args(rng)
     _, after = check(traced(rnn, *args), [name], args)
     assert after.counts["tir.scan"] == 1
+
+
+# ---------------------------------------------------------------------------
+# compiled
+
+
+def _np_rnn_loss(x, h0, W, U, b):  # noqa: ANN001, N803
+    h, total = h0, 0.0
+    for t in range(x.shape[0]):
+        h = np.tanh(h @ W.T + x[t] @ U + 2.0 * b)
+        total += (h**2).sum()
+    return total
+
+
+def test_a_hoisted_rnn_compiles_and_its_gradient_matches_finite_differences(rng: np.random.Generator) -> None:
+    def loss(x, h0, W, U, b):  # noqa: ANN001, N803
+        return ti.sum(rnn(x, h0, W, U, b) ** 2)
+
+    grad = ti.jit(ti.grad(loss, argnums=(1, 2, 3, 4)), pipeline="fast_run")
+    for steps in (1, 6):  # one compile serves both lengths
+        args = rnn_args(rng, steps=steps)
+        assert ti.jit(loss, pipeline="fast_run")(*args) == pytest.approx(_np_rnn_loss(*args), rel=1e-12)
+        for k, g in zip((1, 2, 3, 4), grad(*args)):
+            eps, num = 1e-6, np.zeros_like(args[k])
+            for i in np.ndindex(args[k].shape):
+                plus = [a.copy() for a in args]
+                minus = [a.copy() for a in args]
+                plus[k][i] += eps
+                minus[k][i] -= eps
+                num[i] = (_np_rnn_loss(*plus) - _np_rnn_loss(*minus)) / (2 * eps)
+            np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-7)
+    # the optimised tir: W.T is transposed once, before the loops, and nothing is left to hoist
+    text = grad.lower(*rnn_args(rng)).as_text("tir-opt")
+    again = Result(text, ["tir-hoist"], rnn_args(rng))
+    assert again.text == Result(text, (), rnn_args(rng)).text
+    entry = [line for line in text.split("func.func public")[1].splitlines() if '"tir.transpose"(%arg2)' in line]
+    assert len(entry) == 1
