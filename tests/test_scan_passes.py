@@ -156,7 +156,8 @@ def test_fast_run_hoists_and_keeps_the_numbers(rng: np.random.Generator) -> None
     args = rnn_args(rng, steps=7)
     text = traced(rnn, *args)
     assert FAST_RUN.index("tir-hoist") > FAST_RUN.index("tir-autodiff")
-    assert FAST_RUN[-3:] == ("tir-hoist", "tir-merge", "tir-dce")
+    assert FAST_RUN.index("tir-hoist") > FAST_RUN.index("tir-simplify")
+    assert FAST_RUN[-2:] == ("tir-merge", "tir-dce")
     _, after = check(text, FAST_RUN, args)
     assert after.per_function["tir_rnn_step"]["tir.transpose"] == 0
     assert after.counts["tir.transpose"] == 1 and after.counts["tir.scan"] == 1
