@@ -17,6 +17,7 @@ from .dce import tir_dce
 from .fold import tir_fold
 from .hoist import tir_hoist
 from .merge import tir_merge
+from .pushout import tir_scan_pushout
 from .simplify import tir_simplify
 from .stabilize import tir_stabilize
 
@@ -40,6 +41,7 @@ PASSES: dict[str, Pass] = {
         Pass("tir-stabilize", tir_stabilize, "numerically stable forms: log(1 + x) -> log1p(x), log(sum(exp(x))) -> logsumexp(x), ..."),
         Pass("tir-fold", tir_fold, "replace tir ops of constant operands by the constant they compute"),
         Pass("tir-hoist", tir_hoist, "compute the values of a scan body that do not change across steps once, before the loop"),
+        Pass("tir-scan-pushout", tir_scan_pushout, "compute what a scan step computes from its sequence slices alone for all steps at once, before the loop"),
     ]
 }
 
@@ -58,7 +60,7 @@ PASSES: dict[str, Pass] = {
 BEFORE_AUTODIFF = frozenset({"tir-stabilize", "tir-merge"})
 PIPELINES: dict[str, list[str]] = {
     "fast_run": ["tir-stabilize", "tir-merge", "tir-autodiff", "tir-merge", "tir-fold", "tir-simplify",
-                 "tir-stabilize", "tir-hoist", "tir-merge", "tir-dce"],
+                 "tir-stabilize", "tir-hoist", "tir-scan-pushout", "tir-merge", "tir-dce"],
     "fast_compile": ["tir-merge", "tir-autodiff", "tir-merge", "tir-dce"],
     "none": ["tir-autodiff"],
 }
