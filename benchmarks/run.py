@@ -17,6 +17,12 @@ faster than NumPy. Rows:
   ``ti.value_and_grad``, against backpropagation written in NumPy
   (``mlp_rows.py``); then the autodiff cost, ``value_and_grad / forward``,
   per backend (reverse mode should cost about 3x the forward pass);
+* ``scan rnn value_and_grad`` / ``scan rnn forward only``: 100 steps of
+  ``h = tanh(h @ W + x_t @ U)`` (hidden 256, input 256, batch 32), the sum
+  of every state and its gradient with respect to ``W`` and ``U``, by
+  ``ti.scan``, ``jax.lax.scan`` and ``pytensor.scan`` against a NumPy loop
+  and backpropagation through time written in NumPy (``scan_rows.py``);
+  then each backend's time over tensorir's (``> 1``: tensorir is faster);
 * ``compile``: seconds from the first call of a fresh ``jit`` to its result;
 * ``overhead``: microseconds per call on a 16-element input;
 * ``peak memory``: MiB one call needs beyond its inputs, with and without
@@ -45,6 +51,7 @@ import numpy as np
 import tensorir as ti
 from memory import rows as memory_rows
 from mlp_rows import PYTENSOR_FUNCTIONS, autodiff_cost_line, mlp_rows
+from scan_rows import scan_rows, speedup_line
 
 # Without a system BLAS, PyTensor warns once and runs Dot22 through NumPy;
 # pytensor_note() reports that instead.
@@ -192,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = throughput_rows(opts.quick, repeat)
     autodiff, cost = mlp_rows(opts.quick, repeat, best_time)
     rows += autodiff
+    scan = scan_rows(opts.quick, repeat, best_time)
+    rows += scan
     others = [k for k in ("pytensor", "jax") if any(k in r for r in rows)]
     missing = [k for k in ("pytensor", "jax") if k not in others]
     header = f"{'benchmark':{W}s} {'numpy ms':>10s} {'tensorir ms':>12s} {'ratio':>7s}"
@@ -208,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     n_calls = 200 if opts.quick else 20_000
     print(f"{'per-call overhead (16 elements)':{W}s} {call_overhead(repeat, n_calls):10.2f} us")
     print(autodiff_cost_line(cost))
+    print(speedup_line(scan))
     if sys.platform.startswith("linux"):
         for line in memory_rows(opts.quick):
             print(line)

@@ -1,5 +1,6 @@
 """The benchmark script runs end to end on tiny sizes and prints every row,
-the autodiff rows (a small MLP, forward and value_and_grad) included."""
+the autodiff rows (a small MLP, forward and value_and_grad) and the scan
+rows (a small RNN) included."""
 
 from __future__ import annotations
 
@@ -26,13 +27,19 @@ def test_benchmark_quick_run_prints_every_row() -> None:
     for row in ("fused exp(a+b)*b-tanh(a)", "row_sum sum(x, axis=1)", "matmul", "GFLOP/s",
                 "mlp value_and_grad 32-16-16-10, batch 8, f32",
                 "mlp forward only 32-16-16-10, batch 8, f32",
+                "scan rnn value_and_grad 10 steps 8-8 batch 4", "scan rnn forward only 10 steps 8-8 batch 4",
                 "compile latency", "per-call overhead", "peak memory (MiB) chain", "ratio = NumPy time / time"):
         assert row in out, f"missing row {row!r} in:\n{out}"
-    # each mlp row has a NumPy time, a tensorir time and their ratio
+    # each mlp and scan row has a NumPy time, a tensorir time and their ratio
+    # (printed to two decimals: 0.00 when tensorir is over 200x slower)
     for line in out.splitlines():
-        if line.startswith("mlp "):
-            numbers = line.split("f32")[1].split()
-            assert len(numbers) >= 3 and all(float(v) > 0 for v in numbers[:3]), line
+        if line.startswith(("mlp ", "scan rnn ")) and not line.startswith("scan rnn,"):
+            numbers = line.split("f32" if line.startswith("mlp ") else "batch 4")[1].split()
+            assert len(numbers) >= 3 and all(float(v) > 0 for v in numbers[:2]) and float(numbers[2]) >= 0, line
+    speedup = re.search(r"^scan rnn, other time / tensorir time: value_and_grad numpy ([0-9.]+)x.*; "
+                        r"forward numpy ([0-9.]+)x", out, re.M)
+    assert speedup is not None, f"missing the scan speed-up line in:\n{out}"
+    assert float(speedup.group(1)) > 0 and float(speedup.group(2)) > 0  # three significant digits
     cost = re.search(r"^autodiff cost \(tensorir\): value_and_grad / forward = ([0-9.]+)x", out, re.M)
     assert cost is not None, f"missing the autodiff cost line in:\n{out}"
     assert float(cost.group(1)) > 0
