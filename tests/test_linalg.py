@@ -231,3 +231,21 @@ def test_reshaped_result_and_sliced_operands_still_call_blas(rng: np.random.Gene
     a, b = rng.standard_normal((3, 8)), rng.standard_normal((5, 4))
     np.testing.assert_allclose(g(a, b), a[:, ::2] @ b.T, rtol=1e-12)
     assert "scipy_cblas_dgemm" in g.lower(a, b).as_text("llvm-ir")
+
+
+@pytest.mark.parametrize("form", ["row", "squeezed", "reshaped"])
+def test_matmul_added_to_a_reshaped_value_keeps_its_blas_call(form: str, rng: np.random.Generator) -> None:
+    """``h @ w + x[1]`` (a scan step reading a pushed-out sequence): reshape
+    propagation through the add must not rebuild the gemm as a loop nest."""
+    h = rng.standard_normal((5, 6)).astype(np.float32)
+    w = rng.standard_normal((6, 7)).astype(np.float32)
+    x = rng.standard_normal((3, 5, 7)).astype(np.float32)
+    fn = {
+        "row": lambda h, w, x: h @ w + x[1],
+        "squeezed": lambda h, w, x: h @ w + ti.squeeze(x[1][None], 0),
+        "reshaped": lambda h, w, x: h @ w + x[2].reshape(5, 7),
+    }[form]
+    ref = {"row": x[1], "squeezed": x[1], "reshaped": x[2]}[form]
+    f = ti.jit(fn)
+    np.testing.assert_allclose(f(h, w, x), h @ w + ref, rtol=1e-5, atol=1e-5)
+    assert "call void @scipy_cblas_sgemm(" in f.lower(h, w, x).as_text("llvm-ir")

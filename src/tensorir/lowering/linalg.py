@@ -190,7 +190,14 @@ def _fusable_producer(v: ir.Value) -> bool:
 _SAFE_CONSUMER_FAMILIES = ("elementwise", "reduce", "linalg")
 
 
+_RESHAPES = ("tensor.collapse_shape", "tensor.expand_shape")
+
+
 def _needs_result_barrier(op: ir.Operation) -> bool:
+    """Whether the contraction's result must be materialised before its users:
+    when a user may reshape it, or reads another operand that is a reshape
+    (a row of a stack, ``x[t]``), which reshape propagation would push
+    through the user into the contraction."""
     from ..dialects import OPS
 
     for use in op.results[0].uses:
@@ -200,7 +207,18 @@ def _needs_result_barrier(op: ir.Operation) -> bool:
         opdef = OPS.get(user.name[4:]) if user.name.startswith("tir.") else None
         if opdef is None or opdef.family not in _SAFE_CONSUMER_FAMILIES:
             return True
+        for v in user.operands:
+            src = _defining_op(v)
+            if src is not None and (src.name in _RESHAPES or (src.name.startswith("tir.") and _family(src) == "shape")):
+                return True
     return False
+
+
+def _family(op: ir.Operation) -> str:
+    from ..dialects import OPS
+
+    opdef = OPS.get(op.name[4:])
+    return opdef.family if opdef is not None else ""
 
 
 def _swapped_source(v: ir.Value) -> ir.Value | None:
