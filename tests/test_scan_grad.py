@@ -375,17 +375,23 @@ def _loss_sum_sq_np(W: np.ndarray, xs: np.ndarray, h0: np.ndarray) -> float:
     return float(total)
 
 
+def _hvp_inputs() -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(8)
+    W, xs, h0 = rng.uniform(-0.6, 0.6, size=(3, 3)), rng.uniform(-1, 1, size=(4, 3)), rng.uniform(-1, 1, size=3)
+    return W, xs, h0, rng.normal(size=(3, 3))
+
+
+def _gv(W: Any, xs: Any, h0: Any, V: Any) -> Any:
+    """The gradient's product with V: its gradient is a Hessian-vector product."""
+    return (ti.grad(_loss_sum_sq)(W, xs, h0) * V).sum()
+
+
 def test_hessian_vector_product_by_grad_of_grad() -> None:
     """The outer gradient differentiates the inner one's scans, the
     reversed backward scan included."""
-    rng = np.random.default_rng(8)
-    W, xs, h0 = rng.uniform(-0.6, 0.6, size=(3, 3)), rng.uniform(-1, 1, size=(4, 3)), rng.uniform(-1, 1, size=3)
-    V = rng.normal(size=(3, 3))
+    W, xs, h0, V = _hvp_inputs()
 
-    def gv(W: Any, xs: Any, h0: Any, V: Any) -> Any:
-        return (ti.grad(_loss_sum_sq)(W, xs, h0) * V).sum()
-
-    (hv,), _ = _expanded(ti.grad(gv), W, xs, h0, V)
+    (hv,), _ = _expanded(ti.grad(_gv), W, xs, h0, V)
     eps = 1e-4
     grad_np = lambda W: _numeric_grad(_loss_sum_sq_np, [W, xs, h0], 0, 1e-5)  # noqa: E731
     want = (grad_np(W + eps * V) - grad_np(W - eps * V)) / (2 * eps)
@@ -483,12 +489,7 @@ def test_a_step_returning_its_state_needs_no_rebuilt_scan() -> None:
 @pytest.mark.xfail(raises=CompileError, strict=True,
                    reason="the lowered second-order scans fail one-shot bufferization (tensor.collapse_shape RaW conflict)")
 def test_compiled_hessian_vector_product() -> None:
-    rng = np.random.default_rng(8)
-    W, xs, h0 = rng.uniform(-0.6, 0.6, size=(3, 3)), rng.uniform(-1, 1, size=(4, 3)), rng.uniform(-1, 1, size=3)
-    V = rng.normal(size=(3, 3))
+    W, xs, h0, V = _hvp_inputs()
 
-    def gv(W: Any, xs: Any, h0: Any, V: Any) -> Any:
-        return (ti.grad(_loss_sum_sq)(W, xs, h0) * V).sum()
-
-    (want,), _ = _expanded(ti.grad(gv), W, xs, h0, V)
-    np.testing.assert_allclose(ti.jit(ti.grad(gv))(W, xs, h0, V), want, rtol=1e-10, atol=1e-12)
+    (want,), _ = _expanded(ti.grad(_gv), W, xs, h0, V)
+    np.testing.assert_allclose(ti.jit(ti.grad(_gv))(W, xs, h0, V), want, rtol=1e-10, atol=1e-12)

@@ -33,6 +33,7 @@ __all__ = [
     "scans_by_body",
     "owned_by_scans",
     "clone_function",
+    "own_body",
     "rebuild_scan",
     "set_signature",
     "erase_dead",
@@ -110,6 +111,18 @@ def clone_function(fn: ir.Operation, stem: str | None = None) -> str:
     copy.attributes["sym_name"] = ir.StringAttr.get(name)
     copy.attributes["sym_visibility"] = ir.StringAttr.get("private")
     return name
+
+
+def own_body(scan: ir.Operation, body: ir.Operation) -> bool:
+    """Make ``scan`` the only user of its ``body`` before a pass changes it:
+    when the body is public or something else names it too, ``scan`` is
+    rebuilt on a private clone. Returns whether it was (the caller then
+    walks the module again: ``scan`` is a new op)."""
+    if owned_by_scans(body, [scan], symbol_uses(body.parent.operation)):
+        return False
+    name = clone_function(body, body_name(scan))
+    rebuild_scan(scan, list(scan.operands), range(len(list(scan.results))), body=name)
+    return True
 
 
 def rebuild_scan(

@@ -50,15 +50,7 @@ from __future__ import annotations
 from ..dialects._bindings import ir, walk
 from ..dialects.control import scan_body, scan_layout
 from ..dialects.optable import MAX_ARITY
-from .bodies import (
-    body_name,
-    clone_function,
-    erase_dead,
-    owned_by_scans,
-    rebuild_scan,
-    set_signature,
-    symbol_uses,
-)
+from .bodies import erase_dead, own_body, rebuild_scan, set_signature
 
 __all__ = ["tir_hoist", "NEVER_HOISTED", "KEPT_IN_BODY"]
 
@@ -91,10 +83,7 @@ def _hoist(scan: ir.Operation) -> bool:
     crossing = crossing[: max(0, MAX_ARITY - len(list(scan.operands)))]
     if not crossing:
         return False
-    uses = symbol_uses(body.parent.operation)
-    if not owned_by_scans(body, [scan], uses):
-        name = clone_function(body, body_name(scan))
-        rebuild_scan(scan, list(scan.operands), range(len(list(scan.results))), body=name)
+    if own_body(scan, body):
         return True  # the clone is hoisted from on the next sweep
     # the ops computing the crossing values, cloned before the scan
     consts = list(scan.operands)[layout.consts]

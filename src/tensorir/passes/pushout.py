@@ -40,7 +40,7 @@ from ..dialects import OPS, create, op_attrs
 from ..dialects._bindings import ir, walk
 from ..dialects.control import scan_body, scan_layout
 from ..dialects.optable import MAX_ARITY
-from .bodies import body_name, clone_function, erase_dead, owned_by_scans, rebuild_scan, set_signature, symbol_uses
+from .bodies import erase_dead, own_body, rebuild_scan, set_signature
 
 __all__ = ["tir_scan_pushout"]
 
@@ -109,10 +109,7 @@ def _pushout(scan: ir.Operation) -> bool:
     frontier = frontier[: max(0, MAX_ARITY - len(list(scan.operands)))]
     if not frontier:
         return False
-    uses = symbol_uses(body.parent.operation)
-    if not owned_by_scans(body, [scan], uses):
-        name = clone_function(body, body_name(scan))
-        rebuild_scan(scan, list(scan.operands), range(len(list(scan.results))), body=name)
+    if own_body(scan, body):
         return True
     operands = list(scan.operands)
     mapping: dict[Any, ir.Value] = dict(zip(args[nc:], operands[layout.xs] + operands[layout.consts]))
