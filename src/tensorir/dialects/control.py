@@ -36,7 +36,7 @@ from ._bindings import ir
 from .optable import OpDef
 from .types import TensorType
 
-__all__ = ["OPS", "ScanLayout", "scan_layout", "scan_body", "scan_result_types", "BODY"]
+__all__ = ["OPS", "ScanLayout", "scan_layout", "scan_body", "scan_result_types", "types_agree", "is_private", "BODY"]
 
 BODY = "body"
 
@@ -118,6 +118,11 @@ def scan_layout(op: ir.Operation) -> ScanLayout:
     return ScanLayout(has_n, num_carry, num_xs, num_consts, num_ys, length, reverse)
 
 
+def is_private(fn: ir.Operation) -> bool:
+    """Whether a ``func.func`` is private (a scan body; not an entry point)."""
+    return "sym_visibility" in fn.attributes and ir.StringAttr(fn.attributes["sym_visibility"]).value == "private"
+
+
 def scan_body(op: ir.Operation) -> ir.Operation:
     """The ``func.func`` a ``tir.scan`` names as its body (in the enclosing module)."""
     name = ir.FlatSymbolRefAttr(op.attributes[BODY]).value
@@ -163,13 +168,13 @@ def scan_result_types(op: ir.Operation) -> list[TensorType]:
             f"{len(xs)} sequences and {len(consts)} constants"
         )
     for k, (have, want) in enumerate(zip(args, want_args)):
-        if not _agree(have, want):
+        if not types_agree(have, want):
             raise IRError(f"tir.scan: parameter {k} of its body @{name} has type {have}, the scan passes {want}")
     results = [from_mlir_type(t) for t in ftype.results]
     if len(results) < len(carries):
         raise IRError(f"tir.scan: its body @{name} returns {len(results)} values, fewer than its {len(carries)} carries")
     for k, (have, want) in enumerate(zip(results, carries)):
-        if not _agree(have, want):
+        if not types_agree(have, want):
             raise IRError(f"tir.scan: its body @{name} returns carry {k} as {have}, but the carry is {want}")
     ys = results[len(carries):]
     from .types import Sym
@@ -178,7 +183,9 @@ def scan_result_types(op: ir.Operation) -> list[TensorType]:
     return carries + [TensorType(y.dtype, (n,) + tuple(y.shape)) for y in ys]
 
 
-def _agree(a: TensorType, b: TensorType) -> bool:
+def types_agree(a: TensorType, b: TensorType) -> bool:
+    """Same dtype and rank, and equal dims where both are static (a free dim
+    agrees with anything)."""
     if a.dtype != b.dtype or a.rank != b.rank:
         return False
     return all(not (isinstance(x, int) and isinstance(y, int)) or x == y for x, y in zip(a.shape, b.shape))

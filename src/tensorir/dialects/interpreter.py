@@ -12,6 +12,7 @@ import numpy as np
 
 from . import OPS, op_attrs
 from ._bindings import ir
+from .control import is_private, scan_body, scan_layout
 from .optable import element_dtype
 
 __all__ = ["interpret", "find_function", "run_scan"]
@@ -27,13 +28,9 @@ def find_function(module: ir.Module, name: str | None = None) -> ir.Operation:
         sym = ir.StringAttr(op.attributes["sym_name"]).value
         if name is not None and sym == name:
             return op
-        if name is None and not _private(op):
+        if name is None and not is_private(op):
             return op
     raise KeyError(f"no function {name!r} in the module" if name else "no public function in the module")
-
-
-def _private(op: ir.Operation) -> bool:
-    return "sym_visibility" in op.attributes and ir.StringAttr(op.attributes["sym_visibility"]).value == "private"
 
 
 def _to_numpy(value: Any, t: ir.Type) -> Any:
@@ -80,8 +77,6 @@ def _run_block(block: ir.Block, env: dict[Any, Any], module: ir.Module) -> list[
 
 def run_scan(module: ir.Module, op: ir.Operation, operands: Sequence[Any]) -> list[Any]:
     """Evaluate ``tir.scan`` (see ``dialects/control.py``): its body, step by step."""
-    from .control import scan_body, scan_layout
-
     layout = scan_layout(op)
     body = ir.StringAttr(scan_body(op).attributes["sym_name"]).value
     carry = list(operands[layout.carry])

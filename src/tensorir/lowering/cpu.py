@@ -19,6 +19,7 @@ from ..dialects._bindings import (
     translate_to_llvm_ir,
     walk,
 )
+from ..dialects.control import is_private
 from ..errors import CompileError
 from .bool_storage import bool_storage
 from .buffers import free_early, reuse_buffers
@@ -70,7 +71,7 @@ def entry_abi(module_op: ir.Operation) -> None:
 
     for view in list(module_op.regions[0].blocks[0].operations):
         op = view.operation
-        if op.name != "func.func" or _is_private(op):
+        if op.name != "func.func" or is_private(op):
             continue
         ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
         updates = _updates(op, len(ftype.results), len(ftype.inputs))
@@ -161,7 +162,7 @@ def drop_update_results(module_op: ir.Operation) -> None:
 
     for view in list(module_op.regions[0].blocks[0].operations):
         op = view.operation
-        if op.name != "func.func" or _is_private(op) or not op.regions[0].blocks:
+        if op.name != "func.func" or is_private(op) or not op.regions[0].blocks:
             continue
         ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
         if not ftype.results:
@@ -183,10 +184,6 @@ def drop_update_results(module_op: ir.Operation) -> None:
 
 # Marks the out-params (bufferization drops its own ``writable`` marks).
 OUT_PARAM = "tir.out"
-
-
-def _is_private(op: ir.Operation) -> bool:
-    return "sym_visibility" in op.attributes and ir.StringAttr(op.attributes["sym_visibility"]).value == "private"
 
 
 FUSE = "func.func(canonicalize,cse,linalg-generalize-named-ops,linalg-fuse-elementwise-ops,canonicalize,cse)"

@@ -198,7 +198,7 @@ def _needs_result_barrier(op: ir.Operation) -> bool:
     when a user may reshape it, or reads another operand that is a reshape
     (a row of a stack, ``x[t]``), which reshape propagation would push
     through the user into the contraction."""
-    from ..dialects import OPS
+    from ..dialects import OPS, opdef_of
 
     for use in op.results[0].uses:
         user = use.owner.operation
@@ -209,16 +209,9 @@ def _needs_result_barrier(op: ir.Operation) -> bool:
             return True
         for v in user.operands:
             src = _defining_op(v)
-            if src is not None and (src.name in _RESHAPES or (src.name.startswith("tir.") and _family(src) == "shape")):
+            if src is not None and (src.name in _RESHAPES or (src.name.startswith("tir.") and opdef_of(src).family == "shape")):
                 return True
     return False
-
-
-def _family(op: ir.Operation) -> str:
-    from ..dialects import OPS
-
-    opdef = OPS.get(op.name[4:])
-    return opdef.family if opdef is not None else ""
 
 
 def _swapped_source(v: ir.Value) -> ir.Value | None:

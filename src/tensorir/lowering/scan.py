@@ -34,10 +34,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..dialects._bindings import ir, walk
-from ..dialects.control import ScanLayout, scan_body, scan_layout
-from ..errors import CompileError
+from ..dialects.control import BODY, ScanLayout, is_private, scan_body, scan_layout, scan_result_types
 from .common import index_const
-from .shape import _collapse, _unit_groups
+from .shape import _cast, _collapse, _expand, _unit_groups
 
 __all__ = ["tir_scan_to_loop", "LOWERS"]
 
@@ -58,20 +57,16 @@ def tir_scan_to_loop(module_op: ir.Operation) -> None:
     # every body is inlined now (the scans left are inside bodies themselves)
     for view in list(module_op.regions[0].blocks[0].operations):
         fn = view.operation
-        if fn.name == "func.func" and _name(fn) in bodies and _private(fn):
+        if fn.name == "func.func" and _name(fn) in bodies and is_private(fn):
             fn.erase()
 
 
 def _body_name(op: ir.Operation) -> str:
-    return ir.FlatSymbolRefAttr(op.attributes["body"]).value
+    return ir.FlatSymbolRefAttr(op.attributes[BODY]).value
 
 
 def _name(fn: ir.Operation) -> str:
     return ir.StringAttr(fn.attributes["sym_name"]).value
-
-
-def _private(fn: ir.Operation) -> bool:
-    return "sym_visibility" in fn.attributes and ir.StringAttr(fn.attributes["sym_visibility"]).value == "private"
 
 
 def _function_name(op: ir.Operation) -> str:
@@ -84,16 +79,15 @@ def _function_name(op: ir.Operation) -> str:
 def _lower(op: ir.Operation) -> None:
     from mlir.dialects import arith, scf
 
+    scan_result_types(op)  # the body fits the scan (an IRError says how it does not)
     layout = scan_layout(op)
-    body = scan_body(op)
-    block = body.regions[0].blocks[0]
+    block = scan_body(op).regions[0].blocks[0]
     operands = list(op.operands)
     carries = operands[layout.carry]
     xs = operands[layout.xs]
     consts = operands[layout.consts]
     results = list(op.results)
     ys_types = [r.type for r in results[layout.ys]]
-    _check_body(op, block, carries, xs, consts, ys_types, layout)
     with ir.InsertionPoint(op), op.location:
         n = _steps(operands, xs, layout)
         one = index_const(1)
@@ -132,28 +126,11 @@ def _lower(op: ir.Operation) -> None:
             new, ys = _step(block, state[: layout.num_carry], xs, consts, t, layout)
             stacks = [_insert(y, acc, t) for y, acc in zip(ys, state[layout.num_carry:])]
             scf.YieldOp(_cast_all(new, [c.type for c in carries]) + stacks)
-    for old, value in zip(results, _cast_all(list(loop.results), [r.type for r in results], before=op)):
+    with ir.InsertionPoint(op), op.location:
+        values = _cast_all(list(loop.results), [r.type for r in results])
+    for old, value in zip(results, values):
         old.replace_all_uses_with(value)
     op.erase()
-
-
-def _check_body(
-    op: ir.Operation,
-    block: ir.Block,
-    carries: Sequence[ir.Value],
-    xs: Sequence[ir.Value],
-    consts: Sequence[ir.Value],
-    ys_types: Sequence[ir.Type],
-    layout: ScanLayout,
-) -> None:
-    args = list(block.arguments)
-    ret = list(block.operations)[-1]
-    if len(args) != len(carries) + len(xs) + len(consts) or len(ret.operands) != len(carries) + len(ys_types):
-        raise CompileError(
-            f"tir.scan at {op.location}: its body takes {len(args)} values and returns {len(ret.operands)}, "
-            f"but the scan passes {len(carries)} carries, {len(xs)} sequences and {len(consts)} constants "
-            f"and expects {len(carries)} carries and {len(ys_types)} outputs back"
-        )
 
 
 def _steps(operands: Sequence[ir.Value], xs: Sequence[ir.Value], layout: ScanLayout) -> ir.Value:
@@ -189,7 +166,7 @@ def _step(
     values = list(carries) + [_row(x, t) for x in xs] + list(consts)
     mapping: dict[ir.Value, ir.Value] = {}
     for arg, value in zip(args, values):
-        mapping[arg] = value if value.type == arg.type else _cast(value, arg.type)
+        mapping[arg] = _cast(value, arg.type)
     ops = [view.operation for view in block.operations]
     for old in ops[:-1]:
         new = old.clone(ir.InsertionPoint.current)
@@ -253,43 +230,16 @@ def _insert(y: ir.Value, stack: ir.Value, t: ir.Value) -> ir.Value:
     from mlir.dialects import tensor
 
     st = stack.type
-    yt = y.type
+    row_t = _row_type(st)
+    y = _cast(y, row_t)
     dyn = ir.ShapedType.get_dynamic_size()
-    row = [dyn if st.is_dynamic_dim(i) else int(st.shape[i]) for i in range(1, st.rank)]
-    if yt != ir.RankedTensorType.get(row, st.element_type):
-        y = _cast(y, ir.RankedTensorType.get(row, st.element_type))
-    sizes = [tensor.dim(y, index_const(i)) for i in range(len(row)) if row[i] == dyn]
-    unit = _expand_unit(y, ir.RankedTensorType.get([1] + row, st.element_type), sizes)
+    row = [int(d) for d in row_t.shape]  # a free dim reads as ``dyn``
+    dims = [tensor.dim(y, index_const(i)) if d == dyn else d for i, d in enumerate(row)]
+    unit_t = ir.RankedTensorType.get([1] + row, st.element_type)
+    unit = _expand(y, unit_t, _unit_groups(st.rank, list(range(1, st.rank))), [1] + dims)
+    sizes = [d for d in dims if not isinstance(d, int)]
     return tensor.insert_slice(unit, stack, [t], sizes, [], [dyn] + [0] * len(row), [1] + row, [1] * st.rank)
 
 
-def _expand_unit(y: ir.Value, unit_t: ir.RankedTensorType, sizes: Sequence[ir.Value]) -> ir.Value:
-    from mlir.dialects import tensor
-
-    rank = unit_t.rank
-    groups = _unit_groups(rank, list(range(1, rank)))
-    reassociation = ir.ArrayAttr.get(
-        [ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i) for i in g]) for g in groups]
-    )
-    static = [int(unit_t.shape[i]) if not unit_t.is_dynamic_dim(i) else ir.ShapedType.get_dynamic_size()
-              for i in range(rank)]
-    return tensor.expand_shape(unit_t, y, reassociation, list(sizes), static)
-
-
-def _cast(value: ir.Value, t: ir.Type) -> ir.Value:
-    from mlir.dialects import tensor
-
-    return tensor.cast(t, value)
-
-
-def _cast_all(values: Sequence[ir.Value], types: Sequence[ir.Type], before: ir.Operation | None = None) -> list[ir.Value]:
-    out = []
-    for v, t in zip(values, types):
-        if v.type == t:
-            out.append(v)
-        elif before is not None:
-            with ir.InsertionPoint(before), before.location:
-                out.append(_cast(v, t))
-        else:
-            out.append(_cast(v, t))
-    return out
+def _cast_all(values: Sequence[ir.Value], types: Sequence[ir.Type]) -> list[ir.Value]:
+    return [_cast(v, t) for v, t in zip(values, types)]

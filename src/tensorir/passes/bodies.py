@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from ..dialects import OPS, create, from_mlir_type, op_attrs
 from ..dialects._bindings import ir, walk
-from ..dialects.control import BODY
+from ..dialects.control import BODY, is_private
 
 __all__ = [
     "functions",
@@ -73,10 +73,6 @@ def _references(attr: ir.Attribute, uses: Counter[str]) -> None:
     elif isinstance(attr, ir.DictAttr):
         for i in range(len(attr)):
             _references(attr[i].attr, uses)
-
-
-def is_private(fn: ir.Operation) -> bool:
-    return "sym_visibility" in fn.attributes and ir.StringAttr(fn.attributes["sym_visibility"]).value == "private"
 
 
 def body_name(scan: ir.Operation) -> str:
@@ -151,17 +147,24 @@ def set_signature(
     drop_args: Sequence[int] = (),
     new_args: Sequence[ir.Type] = (),
     returned: Sequence[ir.Value] | None = None,
+    at: int | None = None,
 ) -> list[ir.Value]:
     """Change a function's signature: erase the (unused) arguments
-    ``drop_args``, append arguments of ``new_args`` types, and return
-    ``returned`` (default: what it returns now). Updates ``function_type``;
-    returns the new block arguments."""
+    ``drop_args``, add arguments of ``new_args`` types (appended, or placed
+    at position ``at``), and return ``returned`` (default: what it returns
+    now). Updates ``function_type``; returns the new block arguments."""
     from mlir.dialects import func
 
     block = fn.regions[0].blocks[0]
     for i in sorted(set(drop_args), reverse=True):
         block.erase_argument(i)
     added = [block.add_argument(t, fn.location) for t in new_args]
+    if at is not None:  # blocks only append: the arguments from ``at`` on move behind the new ones
+        old = list(block.arguments)[: len(list(block.arguments)) - len(added)]
+        for arg in old[at:]:
+            arg.replace_all_uses_with(block.add_argument(arg.type, fn.location))
+        for i in range(len(old) - 1, at - 1, -1):
+            block.erase_argument(i)
     ret = list(block.operations)[-1].operation
     if returned is not None:
         with ir.InsertionPoint(ret), ret.location:

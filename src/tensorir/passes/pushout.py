@@ -115,7 +115,7 @@ def _pushout(scan: ir.Operation) -> bool:
     mapping: dict[Any, ir.Value] = dict(zip(args[nc:], operands[layout.xs] + operands[layout.consts]))
     with ir.InsertionPoint(scan):
         stacked = [_stack(v, mapping) for v in frontier]
-    new_args = _insert_arguments(body, nc + nx, [v.type for v in frontier])
+    new_args = set_signature(body, new_args=[v.type for v in frontier], at=nc + nx)
     for v, arg in zip(frontier, new_args):
         v.replace_all_uses_with(arg)
     erase_dead(frontier)
@@ -143,17 +143,3 @@ def _stack(v: ir.Value, mapping: dict[Any, ir.Value]) -> ir.Value:
     mapping[v] = new.results[0]
     return new.results[0]
 
-
-def _insert_arguments(fn: ir.Operation, position: int, types: list[ir.Type]) -> list[ir.Value]:
-    """New arguments of ``types`` at ``position`` of ``fn``'s entry block
-    (the arguments after it move behind them); returns the new arguments."""
-    block = fn.regions[0].blocks[0]
-    old = list(block.arguments)
-    added = [block.add_argument(t, fn.location) for t in types]
-    for arg in old[position:]:
-        moved = block.add_argument(arg.type, fn.location)
-        arg.replace_all_uses_with(moved)
-    for i in range(len(old) - 1, position - 1, -1):
-        block.erase_argument(i)
-    set_signature(fn)
-    return added

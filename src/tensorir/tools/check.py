@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from ..dialects import OPS, from_mlir_type, op_attrs, to_mlir_type
 from ..dialects._bindings import ir, walk
-from ..dialects.control import scan_result_types
+from ..dialects.control import scan_result_types, types_agree
 from ..dialects.types import TensorType
 from ..errors import IRError, TensorIRError
 from .diagnostics import format_location
@@ -70,9 +70,7 @@ def _agrees(declared: ir.Type, want: TensorType) -> bool:
         have = from_mlir_type(declared)
     except TypeError:
         return False
-    if have.dtype != want.dtype or len(have.shape) != len(want.shape):
-        return False
-    return all(not (isinstance(a, int) and isinstance(b, int)) or a == b for a, b in zip(have.shape, want.shape))
+    return types_agree(have, want)
 
 
 def _types(values: object) -> str:
