@@ -38,7 +38,7 @@ def test_optimizer_setting_chooses_the_default_pipeline() -> None:
 def test_bad_settings_are_clear_errors() -> None:
     with pytest.raises(ti.ArgumentError, match="optimizer must be one of fast_run, fast_compile, none, found 'fast'"):
         ti.config.optimizer = "fast"
-    with pytest.raises(ti.ArgumentError, match="tensorir has no setting 'optimiser'; settings: device, floatX, inplace, mode, optimizer"):
+    with pytest.raises(ti.ArgumentError, match="tensorir has no setting .optimiser.; settings: cache, compiledir, device, floatX, inplace, mode, optimizer"):
         ti.config.optimiser = "none"
     with pytest.raises(ti.ArgumentError, match=r"TENSORIR_FLAGS: expected name=value, found 'fast_run'"):
         Config("fast_run")
@@ -64,3 +64,27 @@ def test_floatx_and_mode_from_the_environment() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["float32", "FAST_COMPILE", "fast_compile", "float32"]
+
+
+def test_count_settings_parse_and_reject() -> None:
+    before = ti.config.threads, ti.config.parallel_minsize
+    try:
+        ti.config.threads = "2"
+        ti.config.parallel_minsize = 0
+        assert (ti.config.threads, ti.config.parallel_minsize) == (2, 0)
+        for bad in ("0", "two", True, -1):
+            with pytest.raises(ti.ArgumentError, match=r"threads must be an integer >= 1, found .* \(e.g. threads=2\)"):
+                ti.config.threads = bad
+        with pytest.raises(ti.ArgumentError, match="parallel_minsize must be an integer >= 0, found -5"):
+            ti.config.parallel_minsize = -5
+    finally:
+        ti.config.threads, ti.config.parallel_minsize = before
+
+
+def test_compiledir_is_made_absolute(tmp_path) -> None:
+    before = ti.config.compiledir
+    try:
+        ti.config.compiledir = str(tmp_path / "x" / ".." / "cache")
+        assert ti.config.compiledir == str(tmp_path / "cache")
+    finally:
+        ti.config.compiledir = before

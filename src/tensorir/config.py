@@ -19,6 +19,21 @@ or ``TENSORIR_FLAGS="floatX=float32,optimizer=fast_compile"`` in the environment
   default; ``inplace=False`` (Theano's ``optimizer_excluding=inplace``) gives
   every intermediate its own buffer, for comparison or debugging. Also read
   at compile time.
+* ``threads``: how many threads compiled loops may use (parallel loops over
+  the outer dims of elementwise ops and reductions); the number of CPUs by
+  default, ``1`` for single-threaded code. Read at compile time.
+* ``parallel_minsize``: loops over fewer elements than this stay on one
+  thread, where starting a second would cost more than it saves (Theano's
+  ``openmp_elemwise_minsize``). Read at compile time.
+* ``cache``: keep compiled machine code on disk, under ``compiledir``, so a
+  new process calling the same function with the same signature loads it
+  instead of compiling it. ``True`` by default.
+* ``compiledir``: the directory of that cache: ``$XDG_CACHE_HOME/tensorir``
+  (``~/.cache/tensorir``) by default.
+* ``result_pool``: large result arrays come from a pool that takes back the
+  memory of results the program has dropped, so that a call in a loop writes
+  into memory already mapped instead of paying for fresh pages. ``True`` by
+  default.
 
 >>> import tensorir as ti
 >>> ti.config.optimizer
@@ -45,6 +60,13 @@ class Config:
         "optimizer": "fast_run",
         "inplace": True,
         "profile": False,
+        "threads": os.cpu_count() or 1,
+        "parallel_minsize": 100_000,
+        "cache": True,
+        "compiledir": os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "tensorir"
+        ),
+        "result_pool": True,
     }
 
     def __init__(self, flags: str = "") -> None:
@@ -77,6 +99,10 @@ class Config:
                 raise ArgumentError(f"mode must be one of {', '.join(MODES)}, found {value!r}")
         if isinstance(self._DEFAULTS[name], bool):
             value = _boolean(name, value)
+        elif isinstance(self._DEFAULTS[name], int):
+            value = _count(name, value, minimum=1 if name == "threads" else 0)
+        elif name == "compiledir":
+            value = os.path.abspath(os.path.expanduser(str(value)))
         object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
@@ -92,6 +118,16 @@ def _boolean(name: str, value: Any) -> bool:
     if text in ("false", "0", "no", "off"):
         return False
     raise ArgumentError(f"{name} must be True or False, found {value!r} (in TENSORIR_FLAGS: {name}=False)")
+
+
+def _count(name: str, value: Any, minimum: int) -> int:
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) or isinstance(value, bool) else value
+    except ValueError:
+        number = None
+    if isinstance(value, bool) or number is None or number < minimum:
+        raise ArgumentError(f"{name} must be an integer >= {minimum}, found {value!r} (e.g. {name}=2)")
+    return number
 
 
 config = Config(os.environ.get("TENSORIR_FLAGS", ""))
