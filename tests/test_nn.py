@@ -120,6 +120,48 @@ def test_extreme_inputs_give_finite_correct_results(dtype: str) -> None:
     np.testing.assert_allclose(sm.sum(axis=1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_long_rows_against_float64(dtype: str) -> None:
+    """Reductions over the last axis run row by row (one max loop and one sum
+    loop per row, the sum with ``mathfns.exp_term``): long rows whose terms
+    span the whole range, far below the f32 normal range included, agree
+    with a float64 reference to a few ulp."""
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-120.0, 0.0, (6, 4099)).astype(dtype)
+    x[0] = rng.standard_normal(4099)  # many terms of similar size
+    x[1, :4000] = -1e4  # a few terms carry the sum, the rest flush out
+    x[2, 17] = 80.0  # one term dominates
+    x[3, ::3] = -np.inf
+    f = ti.jit(lambda v: (ti.logsumexp(v, axis=-1), ti.nn.softmax(v), ti.nn.log_softmax(v)))
+    lse, sm, lsm = f(x)
+    eps = float(np.finfo(dtype).eps)
+    ref = ref_logsumexp(x, axis=-1)
+    assert np.abs(lse - ref).max() <= 8 * eps * np.abs(ref).max()
+    ref_sm = ref_softmax(x)
+    assert np.abs(sm - ref_sm).max() <= 16 * eps * ref_sm.max()
+    np.testing.assert_allclose(lsm, ref_log_softmax(x), rtol=16 * eps, atol=16 * eps * 120)
+
+
+@pytest.mark.parametrize("shape, axis", [((5,), 0), ((3, 4, 5), (1, 2)), ((3, 4, 5), -1), ((2, 1, 7), 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_trailing_axes_of_any_rank(shape: tuple, axis: Any, keepdims: bool) -> None:
+    x = np.random.default_rng(1).standard_normal(shape) * 30
+    lse, sm = ti.jit(lambda v: (ti.logsumexp(v, axis=axis, keepdims=keepdims), ti.nn.softmax(v, axis=axis)))(x)
+    _close(lse, ref_logsumexp(x, axis=axis, keepdims=keepdims), "float64")
+    _close(sm, ref_softmax(x, axis=axis), "float64")
+
+
+def test_last_axis_statistics_are_one_pass_per_row() -> None:
+    """Over the last axis, the max and the sum of exponentials are two loops
+    inside one generic over the rows (each row read from memory once); over
+    a leading axis they stay two reductions over the whole array."""
+    x = np.ones((4, 8), np.float32)
+    rows = ti.jit(lambda v: ti.logsumexp(v, axis=1)).lower(x).as_text("linalg")
+    cols = ti.jit(lambda v: ti.logsumexp(v, axis=0)).lower(x).as_text("linalg")
+    assert rows.count("scf.for") == 3 and '"reduction"' not in rows  # max, then sum (fast or full exp)
+    assert "scf.for" not in cols and cols.count('"reduction"') == 2
+
+
 def test_all_minus_inf_slices() -> None:
     x = np.array([[-np.inf, -np.inf], [0.0, 1.0]])
     f = ti.jit(lambda v: (ti.logsumexp(v, axis=1), ti.nn.softmax(v), ti.nn.log_softmax(v)))

@@ -24,6 +24,7 @@ from ..errors import CompileError
 from .bool_storage import bool_storage
 from .buffers import free_early, reuse_buffers
 from .checks import drop_declaration, thread_status
+from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
 from .scan import tir_scan_to_loop
 from .to_linalg import tir_to_linalg
@@ -186,7 +187,11 @@ def drop_update_results(module_op: ir.Operation) -> None:
 OUT_PARAM = "tir.out"
 
 
-FUSE = "func.func(canonicalize,cse,linalg-generalize-named-ops,linalg-fuse-elementwise-ops,canonicalize,cse)"
+FUSE = [
+    "func.func(canonicalize,cse,linalg-generalize-named-ops)",
+    (keep_costly_producers, "tir-keep-costly-producers"),
+    "func.func(linalg-fuse-elementwise-ops,canonicalize,cse)",
+]
 
 BUFFERIZE = (
     "eliminate-empty-tensors,"
@@ -237,7 +242,7 @@ def lower_tir_to_linalg(module: ir.Module) -> None:
 def to_buffers_steps() -> list:
     """Fusion and one-shot bufferization, as the CPU and GPU pipelines share them."""
     return [
-        FUSE,
+        *FUSE,
         (unshare_empty_tensors, "tir-unshare-empty-tensors"),
         BUFFERIZE,
         (drop_update_results, "tir-drop-update-results"),

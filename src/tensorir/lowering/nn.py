@@ -75,13 +75,22 @@ def _safe_shift(m: ir.Value, finite_only: bool) -> ir.Value:
     return arith.select(ok, m, zero)
 
 
+def _trailing(x: ir.Value, axes: tuple[int, ...]) -> bool:
+    """Whether ``axes`` are the last axes of ``x`` (rows of contiguous memory)."""
+    rank = x.type.rank
+    return bool(axes) and sorted(axes) == list(range(rank - len(axes), rank))
+
+
 def _shift_and_sum(
     x: ir.Value, axes: tuple[int, ...], keepdims: bool, finite_only: bool
 ) -> tuple[ir.Value, ir.Value]:
     """(shift, sum(exp(x - shift))) over ``axes``, both of the reduced type."""
+    if _trailing(x, axes):
+        return _row_stats(x, axes, keepdims, finite_only)
     arith = _a()
     rt = _reduced_type(x, axes, keepdims)
     el = rt.element_type
+    add = reduce_combine("sum", "float32" if isinstance(el, ir.F32Type) else "float64")
     m = reduce_generic(x, axes, keepdims, rt, scalar_const(el, float("-inf")), arith.maximumf)
     shift = elementwise([m], rt, lambda v: _safe_shift(v, finite_only))
     s = reduce_generic(
@@ -90,10 +99,80 @@ def _shift_and_sum(
         keepdims,
         rt,
         scalar_const(el, 0.0),
-        lambda acc, a, sh: arith.addf(acc, mathfns.exp(arith.subf(a, sh))),
+        lambda acc, a, sh: add(acc, mathfns.exp(arith.subf(a, sh))),
         rows=[shift],
     )
     return shift, s
+
+
+def _row_stats(
+    x: ir.Value, axes: tuple[int, ...], keepdims: bool, finite_only: bool
+) -> tuple[ir.Value, ir.Value]:
+    """(shift, sum(exp(x - shift))) over trailing ``axes``, one row at a time.
+
+    One ``linalg.generic`` over the kept dims whose body loops over its row
+    twice (the max, then the sum of exponentials), reading ``x`` with
+    ``tensor.extract``: the row is read from memory once and from cache the
+    second time, where two reductions over the whole of ``x`` read it from
+    memory twice. The loops over a row are innermost and contiguous, so LLVM
+    vectorises both (the sum reassociates, as every float sum here does).
+    """
+    from mlir.dialects import linalg, math, scf, tensor
+
+    arith = _a()
+    rt = _reduced_type(x, axes, keepdims)
+    el = rt.element_type
+    add = reduce_combine("sum", "float32" if isinstance(el, ir.F32Type) else "float64")
+    rank = x.type.rank
+    sizes = sizes_of(x)
+    kept = [i for i in range(rank) if i not in axes]
+    out_sizes = [1 if i in axes else sizes[i] for i in range(rank)] if keepdims else [sizes[i] for i in kept]
+    inits = [empty(out_sizes, el), empty(out_sizes, el)]
+    ident = ir.AffineMap.get_identity(rt.rank)
+    index = ir.IndexType.get()
+
+    def as_index(v: int | ir.Value) -> ir.Value:
+        return v if isinstance(v, ir.Value) else arith.constant(index, v)
+
+    bounds = [as_index(sizes[a]) for a in sorted(axes)]
+
+    def loop(outer: list[ir.Value], init: ir.Value, step: Callable[[ir.Value, ir.Value], ir.Value]) -> ir.Value:
+        """``init`` combined by ``step(acc, x[row, j...])`` over the row, nested loops over ``axes``."""
+
+        def nest(depth: int, inner: list[ir.Value], acc: ir.Value) -> ir.Value:
+            for_op = scf.ForOp(as_index(0), bounds[depth], as_index(1), [acc])
+            with ir.InsertionPoint(for_op.body):
+                ivs = inner + [for_op.induction_variable]
+                carried = for_op.inner_iter_args[0]
+                if depth + 1 < len(bounds):
+                    new = nest(depth + 1, ivs, carried)
+                else:
+                    indices = list(outer)
+                    for k, a in enumerate(sorted(axes)):
+                        indices.insert(a, ivs[k])
+                    new = step(carried, tensor.extract(x, indices))
+                scf.YieldOp([new])
+            return for_op.results[0]
+
+        return nest(0, [], init)
+
+    def body(*_: ir.Value) -> list[ir.Value]:
+        outer_dims = [i for i in range(rank) if i not in axes] if keepdims else list(range(len(kept)))
+        outer = [linalg.IndexOp(d).result for d in outer_dims]
+        m = loop(outer, scalar_const(el, float("-inf")), arith.maximumf)
+        shift = _safe_shift(m, finite_only)
+        # exp_term assumes x - shift <= 0 and a largest term of 1: true when
+        # the max is finite; rows with an infinite max take the full exp
+        finite = arith.cmpf(arith.CmpFPredicate.OLT, math.absf(m), scalar_const(el, float("inf")))
+        branch = scf.IfOp(finite, [el], has_else=True)
+        for block, term in ((branch.then_block, mathfns.exp_term), (branch.else_block, mathfns.exp)):
+            with ir.InsertionPoint(block):
+                total = loop(outer, scalar_const(el, 0.0), lambda acc, a: add(acc, term(arith.subf(a, shift))))
+                scf.YieldOp([total])
+        return [shift, branch.results[0]]
+
+    shift, total = generic([], inits, [ident, ident], ["parallel"] * rt.rank, body)
+    return shift, total
 
 
 def _per_element(

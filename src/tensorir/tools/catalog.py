@@ -14,6 +14,7 @@ from .. import passes as _passes
 from ..lowering.bool_storage import bool_storage
 from ..lowering.buffers import free_early, reuse_buffers
 from ..lowering.cpu import drop_update_results, entry_abi, unshare_empty_tensors
+from ..lowering.fusion import keep_costly_producers
 from ..lowering.linalg import linalg_to_blas
 from ..lowering.scan import tir_scan_to_loop
 from ..lowering.to_linalg import tir_to_linalg
@@ -28,6 +29,11 @@ LOWERING_STEPS: dict[str, Pass] = {
         Pass("tir-scan-to-loop", tir_scan_to_loop, "turn every tir.scan into an scf.for over tensors with its body inlined"),
         Pass("tir-to-linalg", tir_to_linalg, "lower every tir op to linalg, tensor, arith and math ops on tensors"),
         Pass("tir-entry-abi", entry_abi, "public functions write their results into caller-allocated out-params"),
+        Pass(
+            "tir-keep-costly-producers",
+            keep_costly_producers,
+            "materialise costly elementwise results read by broadcast, so fusion does not recompute them per element",
+        ),
         Pass(
             "tir-unshare-empty-tensors",
             unshare_empty_tensors,
