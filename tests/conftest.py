@@ -1,10 +1,25 @@
 """Shared test helpers: compile with @jit, and compare against the reference
-interpreter of the traced tir and against NumPy."""
+interpreter of the traced tir and against NumPy.
+
+The disk cache of compiled code (``ti.config.cache``) never touches the
+user's ``~/.cache/tensorir`` here: the session's cache lives in a temporary
+directory, named by the environment variable ``TENSORIR_TEST_COMPILEDIR``
+(made here unless already set, removed at exit by the process that made
+it; pytest-xdist workers inherit it). Subprocesses of tests get it as
+``compiledir=`` in ``TENSORIR_FLAGS``, and as ``XDG_CACHE_HOME`` (whose
+``tensorir`` folder is the default compiledir) for those that set
+``TENSORIR_FLAGS`` themselves. Each test compiles into its own
+subdirectory, so it meets only the entries it wrote itself.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytest
@@ -25,6 +40,28 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("ci")
+
+COMPILEDIR_VARIABLE = "TENSORIR_TEST_COMPILEDIR"
+if not os.environ.get(COMPILEDIR_VARIABLE):
+    os.environ[COMPILEDIR_VARIABLE] = tempfile.mkdtemp(prefix="tensorir-test-cache-")
+    atexit.register(shutil.rmtree, os.environ[COMPILEDIR_VARIABLE], True)
+SESSION_COMPILEDIR = os.environ[COMPILEDIR_VARIABLE]
+os.environ["XDG_CACHE_HOME"] = SESSION_COMPILEDIR
+os.environ["TENSORIR_FLAGS"] = ",".join(
+    filter(None, [os.environ.get("TENSORIR_FLAGS", ""), f"compiledir={SESSION_COMPILEDIR}"])
+)
+ti.config.compiledir = SESSION_COMPILEDIR
+
+
+@pytest.fixture(autouse=True)
+def _own_compiledir() -> Iterator[None]:
+    """Each test's compiled code goes to its own folder of the session's cache."""
+    before = ti.config.compiledir
+    ti.config.compiledir = tempfile.mkdtemp(dir=SESSION_COMPILEDIR)
+    try:
+        yield
+    finally:
+        ti.config.compiledir = before
 
 
 def tolerance(dtype: np.dtype) -> dict[str, float]:

@@ -14,7 +14,7 @@ calls the kernel.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -29,7 +29,8 @@ from .frontend.trace import Traced
 from .lowering import cpu
 from .lowering.checks import STATUS_SIZE, IndexCheck, check_table
 from .config import config
-from .passes import pipeline_steps
+from .passes import PIPELINES, pipeline_steps
+from .runtime import cache
 from .runtime.cpu import CompiledKernel, CpuCompiler, assembly
 
 __all__ = ["STAGES", "Lowered", "Executable", "lower", "compile_traced"]
@@ -63,23 +64,31 @@ def _entry_name(name: str) -> str:
     return "tir_" + safe
 
 
-def _run_stages(
-    traced: Traced, pipeline: str, keep: bool
-) -> tuple[str, str, dict[str, str], dict[str, float], list[IndexCheck]]:
-    """Emit and lower to LLVM IR; returns (llvm ir, entry name, texts, timings,
-    the run-time index checks of the entry function)."""
-    texts: dict[str, str] = {}
-    timings: dict[str, float] = {}
-    entry = _entry_name(traced.name)
+def _emit(traced: Traced, timings: dict[str, float]) -> tuple[ir.Context, ir.Module]:
+    """A new context, and the traced graph emitted into it as a tir module."""
     ctx = new_context()
     with ctx, ir.Location.unknown():
         t = time.perf_counter()
         module = ir.Module.create()
-        emit_function(module, entry, traced.inputs, traced.outputs, traced.updates)
+        emit_function(module, _entry_name(traced.name), traced.inputs, traced.outputs, traced.updates)
+        timings["emit"] = time.perf_counter() - t
+    return ctx, module
+
+
+def _run_stages(
+    traced: Traced, pipeline: str, keep: bool, emitted: tuple[ir.Context, ir.Module] | None = None
+) -> tuple[str, str, dict[str, str], dict[str, float], list[IndexCheck]]:
+    """Emit (unless given the ``emitted`` module) and lower to LLVM IR;
+    returns (llvm ir, entry name, texts, timings, the run-time index checks
+    of the entry function)."""
+    texts: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    entry = _entry_name(traced.name)
+    ctx, module = emitted if emitted is not None else _emit(traced, timings)
+    with ctx, ir.Location.unknown():
         if keep:
             texts["tir"] = _print(module)
             texts["tir+loc"] = module.operation.get_asm(enable_debug_info=True)
-        timings["emit"] = time.perf_counter() - t
 
         def stage(name: str, fn: Callable[[ir.Module], None]) -> None:
             t0 = time.perf_counter()
@@ -146,14 +155,94 @@ class Executable:
 
 
 def compile_traced(traced: Traced, pipeline: str = "fast_run", check_finite: bool = False) -> Executable:
+    """Machine code for ``traced``: compiled, or, while ``config.cache`` is on,
+    loaded from the disk cache (``runtime/cache.py``) when a process compiled
+    the same tir with the same settings before, and stored there otherwise.
+
+    The Executable's ``cache`` says which: ``"hit"`` (loaded: no pass ran),
+    ``"miss"`` (compiled and stored) or ``"off"``; ``timings["cache"]`` is
+    the time spent looking up, loading and storing.
+    """
     t = time.perf_counter()
-    llvm_ir, entry, _, timings, checks = _run_stages(traced, pipeline, keep=False)
+    timings: dict[str, float] = {}
+    emitted = _emit(traced, timings)
     returned = [v for k, v in enumerate(traced.outputs) if k not in traced.updates]
-    ranks = [v.type.rank for v in traced.inputs + returned] + ([1] if checks else [])
-    kernel = _compiler.compile(llvm_ir, entry, ranks)
+    ranks = [v.type.rank for v in traced.inputs + returned]
+    disk = cache.DiskCache(config.compiledir) if config.cache else None
+    key, cache_seconds = "", 0.0
+    if disk is not None:
+        t0 = time.perf_counter()
+        key = _cache_key(emitted[1], pipeline, check_finite)
+        found = _load_cached(disk, key, _entry_name(traced.name), ranks)
+        cache_seconds = time.perf_counter() - t0
+        if found is not None:
+            timings["cache"] = cache_seconds
+            timings["total"] = time.perf_counter() - t
+            return _executable(traced, found[0], timings, check_finite, found[1], "hit")
+    llvm_ir, entry, _, stage_timings, checks = _run_stages(traced, pipeline, keep=False, emitted=emitted)
+    timings.update(stage_timings)
+    kernel = _compiler.compile(llvm_ir, entry, ranks + ([1] if checks else []))
     timings["llvm-jit"] = kernel.compile_seconds
+    if disk is not None:
+        t0 = time.perf_counter()
+        meta = {"entry": entry, "ranks": ranks, "libraries": list(kernel.libraries),
+                "checks": [list(astuple(c)) for c in checks]}
+        disk.save(key, kernel.object_code, meta)
+        timings["cache"] = cache_seconds + time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t
-    return Executable(traced, kernel, timings, check_finite, checks)
+    return _executable(traced, kernel, timings, check_finite, checks, "off" if disk is None else "miss")
+
+
+def _executable(
+    traced: Traced, kernel: CompiledKernel, timings: dict[str, float], check_finite: bool,
+    checks: Sequence[IndexCheck], how: str,
+) -> Executable:
+    """An Executable whose ``cache`` attribute is ``how`` (see :func:`compile_traced`)."""
+    exe = Executable(traced, kernel, timings, check_finite, checks)
+    exe.cache = how
+    return exe
+
+
+# Settings that change no machine code, left out of the cache key; every
+# other setting is in it, so a setting that lowering starts to read is too.
+_NOT_IN_KEY = frozenset({"cache", "compiledir", "profile", "result_pool"})
+# tir ops whose lowering records source lines in the compiled function (the
+# index-check table of lowering/checks.py): the key of a module with one
+# includes the locations of its ops.
+_LOCATED_OPS = ("tir.dynamic_slice", "tir.dynamic_update_slice")
+
+
+def _cache_key(module: ir.Module, pipeline: str, check_finite: bool) -> str:
+    """The disk-cache key of an emitted tir module: its IR before any pass,
+    the pipeline with its passes and the settings (``runtime/cache.py`` adds
+    the versions and the host CPU)."""
+    text = _print(module)
+    if any(name in text for name in _LOCATED_OPS):
+        text = module.operation.get_asm(enable_debug_info=True)
+    settings = ",".join(f"{k}={v!r}" for k, v in sorted(vars(config).items()) if k not in _NOT_IN_KEY)
+    passes = ",".join(PIPELINES.get(pipeline, ()))
+    return cache.key(text, f"pipeline={pipeline}:{passes}", settings, f"check_finite={check_finite}")
+
+
+def _load_cached(
+    disk: cache.DiskCache, key: str, entry: str, ranks: list[int]
+) -> tuple[CompiledKernel, list[IndexCheck]] | None:
+    """The kernel and index checks of the entry of ``key``, or None; an entry
+    that does not describe this function or whose code fails to load is
+    deleted (the caller compiles and rewrites it)."""
+    found = disk.load(key)
+    if found is None:
+        return None
+    meta = found.meta
+    try:
+        checks = [IndexCheck(*row) for row in meta["checks"]]
+        if meta["entry"] != entry or meta["ranks"] != ranks:
+            raise ValueError("the entry describes another function")
+        kernel = _compiler.load(found.code, entry, ranks + ([1] if checks else []), meta["libraries"])
+    except (CompileError, KeyError, TypeError, ValueError):
+        disk.discard(key)
+        return None
+    return kernel, checks
 
 
 def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:

@@ -12,6 +12,7 @@ a 32-bit int), independent of the copy bundled inside NumPy.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 
@@ -29,15 +30,19 @@ _loaded: str | None = None
 
 
 def library_path() -> str:
-    """Path of OpenBLAS from the ``scipy-openblas32`` wheel (CompileError if absent)."""
-    try:
-        import scipy_openblas32
-    except ImportError:
+    """Path of OpenBLAS from the ``scipy-openblas32`` wheel (CompileError if absent).
+
+    The package is found, not imported: its ``__init__`` reads its version
+    through ``importlib.metadata``, which costs more than loading cached
+    code should (``runtime/cache.py``); its ``get_lib_dir()`` is ``lib/``.
+    """
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or not spec.submodule_search_locations:
         raise CompileError(
             "matmul of float arrays calls OpenBLAS from the package scipy-openblas32, which is "
             "not installed; install it with `pip install scipy-openblas32`"
-        ) from None
-    path = os.path.join(scipy_openblas32.get_lib_dir(), _LIBRARY)
+        )
+    path = os.path.join(list(spec.submodule_search_locations)[0], "lib", _LIBRARY)
     if not os.path.exists(path):
         raise CompileError(f"scipy-openblas32 is installed but {path} does not exist; reinstall the package")
     return path
