@@ -13,9 +13,10 @@ calls the kernel.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import astuple, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from .config import config
 from .passes import PIPELINES, pipeline_steps
 from .runtime import cache
 from .runtime.cpu import CompiledKernel, CpuCompiler, assembly
+from .runtime.pool import POOL
 
 __all__ = ["STAGES", "Lowered", "Executable", "lower", "compile_traced"]
 
@@ -134,6 +136,10 @@ class Executable:
     trace recorded, allocates the outputs with NumPy (their shapes computed
     from the inputs' shapes) and calls the kernel, which fills them in place.
     Arrays must be C-contiguous and of the traced dtypes and ranks.
+    ``call(args)`` is the same glue behind checks that the positional
+    arguments of a jit call are of this signature: it returns the outputs in
+    the traced structure, or :data:`MISS`. Results of a megabyte or more come
+    from :mod:`tensorir.runtime.pool` while ``config.result_pool`` is on.
     ``checks``: the kernel's run-time index checks (``lowering/checks.py``).
     """
 
@@ -151,7 +157,7 @@ class Executable:
         self.arg_names = [s.name for s in traced.specs]
         self.check_finite = check_finite
         self.checks = list(checks)
-        self.run = _make_runner(traced, kernel.call, check_finite, self.checks)
+        self.run, self.call = _make_runner(traced, kernel.call, check_finite, self.checks)
 
 
 def compile_traced(traced: Traced, pipeline: str = "fast_run", check_finite: bool = False) -> Executable:
@@ -257,8 +263,14 @@ def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
 
 def _make_runner(
     traced: Traced, kernel: Callable[..., None], check_finite: bool, checks: Sequence[IndexCheck] = ()
-) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
+) -> tuple[Callable[[list[np.ndarray]], list[np.ndarray]], Callable[[tuple], Any]]:
     """Generate the per-call glue: shape checks, output allocation, the call.
+
+    Two entries share it: ``run(arrays)`` takes arrays already checked and
+    made contiguous by the caller and returns the list of outputs;
+    ``call(args)`` takes a jit call's positional arguments, checks that they
+    are of the traced signature (see :func:`_fast_entry`; ``MISS`` when not)
+    and returns the outputs in the traced structure.
 
     With run-time index ``checks`` the kernel takes a zeroed ``status``
     array last; when a check failed it holds (check id, index, axis size)
@@ -293,12 +305,9 @@ def _make_runner(
         return text
 
     n_in = len(traced.inputs)
-    lines = ["def run(args):"]
-    if n_in:
-        lines.append(f"    {''.join(f'a{i}, ' for i in range(n_in))}= args")
-    for i, v in enumerate(traced.inputs):
-        if v.type.rank:
-            lines.append(f"    s{i} = a{i}.shape")
+    unpack = [f"    {''.join(f'a{i}, ' for i in range(n_in))}= args"] if n_in else []
+    head = unpack + [f"    s{i} = a{i}.shape" for i, v in enumerate(traced.inputs) if v.type.rank]
+    lines: list[str] = []  # from the shape checks to the kernel call, shared by run and call
     messages: list[tuple[str, Any]] = []
     for k, (a, b, why, loc) in enumerate(traced.checks()):
         pa = a.python(leaf) if isinstance(a, Sym) else repr(a)
@@ -306,15 +315,14 @@ def _make_runner(
         lines.append(f"    if {pa} != {pb}: fail({k}, {pa}, {pb})")
         messages.append((f"{why}: {describe(a)} = {{}} but {describe(b)} = {{}}", loc))
     if check_finite:
-        lines.append("    check_finite(args)")
+        lines.append(f"    check_finite([{''.join(f'a{i}, ' for i in range(n_in))}])")
     pre_lines, windows, complete = _window_prechecks(traced, leaf) if checks else ([], [], True)
     lines += pre_lines
     outs = []
     for j, v in enumerate(traced.outputs):
         if j in traced.updates:
             continue
-        dims = [d.python(leaf) if isinstance(d, Sym) else repr(d) for d in v.type.shape]
-        lines.append(f"    o{j} = empty(({''.join(d + ', ' for d in dims)}), dt{j})")
+        lines += _allocation(j, v.type.shape, np.dtype(v.type.dtype).itemsize, leaf)
         outs.append(f"o{j}")
     updated = sorted(set(traced.updates.values()))
     if checks:
@@ -328,7 +336,12 @@ def _make_runner(
     if checks:
         restore = "".join(f"(a{j}, b{j}), " for j in updated if not complete)
         lines.append(f"    if st[0]: index_error(st, ({restore}))")
-    lines.append(f"    return [{', '.join(outs)}]")
+    run_lines = ["def run(args):", *head, *lines, f"    return [{', '.join(outs)}]"]
+    constants: dict[str, Any] = {}
+    call_lines = _fast_entry(traced, outs, constants)
+    if call_lines:
+        returns = call_lines.pop()
+        call_lines += lines + [returns]
 
     def fail(k: int, va: int, vb: int) -> None:
         msg, loc = messages[k]
@@ -354,12 +367,122 @@ def _make_runner(
         "zeros": np.zeros,
         "int64": np.int64,
         "empty": np.empty,
+        "pooled": POOL.empty,
+        "fresh": POOL.fresh,
+        "config": config,
         "kernel": kernel,
         "check_finite": lambda arrays: _check_finite(arrays, names),
         **{f"dt{j}": np.dtype(v.type.dtype) for j, v in enumerate(traced.outputs) if j not in traced.updates},
+        **constants,
     }
-    exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own Sym trees
-    return namespace["run"]
+    exec("\n".join(run_lines), namespace)  # noqa: S102 - generated from our own Sym trees
+    if not call_lines:
+        return namespace["run"], _no_fast_entry
+    exec("\n".join(call_lines), namespace)  # noqa: S102
+    return namespace["run"], namespace["call"]
+
+
+MISS = object()
+"""What :meth:`Executable.call` returns for arguments not of its signature."""
+
+
+def _no_fast_entry(args: tuple) -> Any:
+    return MISS
+
+
+# The Python scalars a weak (Python-scalar) argument of each dtype came from.
+_WEAK_TYPES = {"float64": "float", "int64": "int", "bool": "bool"}
+
+
+def _fast_entry(traced: Traced, outs: list[str], constants: dict[str, Any]) -> list[str]:
+    """The head of ``call(args)`` (the checks that ``args`` are of the traced
+    signature, else ``return MISS``) and, last, its return line; empty when
+    the outputs do not match ``traced.out_tree`` leaf for leaf (``function``).
+
+    An array argument matches when it is exactly an ``ndarray``, of the
+    traced dtype (the dtype object itself: a byte-swapped or otherwise
+    unusual but equal dtype misses, and the caller's general path converts
+    it), C-contiguous, of the traced rank, with dims equal to 1 exactly where
+    the trace had them; a weak argument matches a Python scalar of its type,
+    converted here. ``constants`` receives the names the lines use."""
+    leaves = iter(outs)
+    try:
+        result = _tree_expr(traced.out_tree, leaves, constants)
+    except StopIteration:
+        return []
+    if next(leaves, None) is not None:
+        return []
+    n = len(traced.specs)
+    if n != len(traced.inputs):
+        return []
+    lines = ["def call(args):", f"    if len(args) != {n}: return MISS"]
+    if n:
+        lines.append(f"    {''.join(f'a{i}, ' for i in range(n))}= args")
+    constants.update(MISS=MISS, ndarray=np.ndarray, asarray=np.asarray)
+    for i, spec in enumerate(traced.specs):
+        constants[f"D{i}"] = np.dtype(spec.dtype)
+        if spec.weak:
+            python_type = _WEAK_TYPES.get(spec.dtype)
+            if python_type is None or spec.rank:
+                return []
+            lines.append(f"    if type(a{i}) is not {python_type}: return MISS")
+            lines.append(f"    a{i} = asarray(a{i}, D{i})")
+            continue
+        lines.append(
+            f"    if type(a{i}) is not ndarray or a{i}.dtype is not D{i} or not a{i}.flags.c_contiguous: return MISS"
+        )
+        if not spec.rank:
+            lines.append(f"    if a{i}.ndim: return MISS")
+            continue
+        lines.append(f"    s{i} = a{i}.shape")
+        if any(spec.broadcastable):
+            dims = " or ".join(f"s{i}[{k}] {'!=' if one else '=='} 1" for k, one in enumerate(spec.broadcastable))
+        else:
+            dims = f"1 in s{i}"
+        lines.append(f"    if len(s{i}) != {spec.rank} or {dims}: return MISS")
+    return lines + [f"    return {result}"]
+
+
+def _tree_expr(tree: Any, leaves: Iterator[str], constants: dict[str, Any]) -> str:
+    """A Python expression building ``tree`` from the output names ``leaves``."""
+    kind = tree[0]
+    if kind == "leaf":
+        return next(leaves)
+    if kind == "none":
+        return "None"
+    if kind in ("tuple", "list"):
+        items = "".join(_tree_expr(t, leaves, constants) + ", " for t in tree[1])
+        return f"({items})" if kind == "tuple" else f"[{items}]"
+    items = ""
+    for key, t in zip(tree[1], tree[2]):
+        name = f"K{len(constants)}"
+        constants[name] = key
+        items += f"{name}: {_tree_expr(t, leaves, constants)}, "
+    return "{" + items + "}"
+
+
+def _allocation(j: int, shape: Sequence[Any], itemsize: int, leaf: Callable[[Sym], str]) -> list[str]:
+    """Lines of the glue allocating output ``o{j}``: ``np.empty`` below the
+    pool's threshold (decided here when the shape is static, else by the
+    glue from the dims), otherwise from :data:`runtime.pool.POOL` when
+    ``config.result_pool`` is on at call time, else ``np.empty`` again."""
+    dims: list[str] = []
+    lines: list[str] = []
+    for k, d in enumerate(shape):
+        if isinstance(d, Sym):
+            lines.append(f"    e{j}_{k} = {d.python(leaf)}")
+            dims.append(f"e{j}_{k}")
+        else:
+            dims.append(repr(d))
+    sh = f"({''.join(d + ', ' for d in dims)})"
+    large = f"pooled({sh}, dt{j}) if config.result_pool else fresh({sh}, dt{j})"
+    small = f"empty({sh}, dt{j})"
+    if not shape:
+        return [f"    o{j} = {small}"]
+    least = -(-POOL.threshold // itemsize)  # elements of the smallest pooled result
+    if all(isinstance(d, int) for d in shape):
+        return [f"    o{j} = {small if math.prod(shape) < least else large}"]
+    return lines + [f"    o{j} = {small} if {' * '.join(dims)} < {least} else {large}"]
 
 
 def _window_prechecks(

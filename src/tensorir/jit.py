@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .compiler import Executable, Lowered, compile_traced, lower
+from .compiler import MISS, Executable, Lowered, _no_fast_entry, compile_traced, lower
 from .errors import ArgumentError, DTypeError
 from .frontend.dtypes import canonical_dtype
 from .frontend.graph import Variable
@@ -54,6 +54,7 @@ class JitFunction:
         # Plain calls with only NumPy arrays: (type, dtype, dims that are 1) per argument.
         self._fast: dict[Any, Executable] = {}
         self._fast_tree: dict[Any, Executable] = {}
+        self._call: Callable[[tuple], Any] = _no_fast_entry  # the last signature's Executable.call
         self.compile_count = 0
         try:
             self._params = list(inspect.signature(fun).parameters)
@@ -132,6 +133,15 @@ class JitFunction:
             pass  # no signature to check (a builtin)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The signature of the last call, checked by the generated glue itself
+        # (type, dtype, contiguity, rank and dims of 1 of every argument).
+        if not kwargs:
+            out = self._call(args)
+            if out is not MISS:
+                return out
+        return self._dispatch(args, kwargs)
+
+    def _dispatch(self, args: tuple, kwargs: dict) -> Any:
         fast_key = tree_key = None
         if kwargs:
             traced = _traced(args, kwargs)
@@ -142,6 +152,8 @@ class JitFunction:
                 fast_key = None
             exe = self._fast.get(fast_key) if fast_key is not None else None
             if exe is not None:
+                if all(a.flags.c_contiguous for a in args) and not self.static_argnums:
+                    self._call = exe.call  # the signature of the next call, most likely
                 outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in args])
                 return outs[0] if exe.out_tree == _LEAF else unflatten(exe.out_tree, outs)
             # containers of arrays (a dict of parameters): keyed by structure and leaves
@@ -157,6 +169,8 @@ class JitFunction:
         dynamic, static = self._split(args, kwargs)
         key, arrays, specs, in_tree = self._specs(dynamic, static)
         exe = self._executable(key, specs, in_tree, static)
+        if not kwargs and not self.static_argnums and all(t == _LEAF for t in in_tree[1]):
+            self._call = exe.call
         if not kwargs and not static:
             if fast_key is not None and all(type(a) is np.ndarray and a.dtype.isnative for a in args):
                 self._fast[fast_key] = exe
@@ -183,6 +197,7 @@ class JitFunction:
         self._cache.clear()
         self._fast.clear()
         self._fast_tree.clear()
+        self._call = _no_fast_entry
 
 
 _LEAF = ("leaf",)

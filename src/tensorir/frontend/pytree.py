@@ -6,7 +6,7 @@ Dict keys are visited in sorted order, as JAX does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 __all__ = ["flatten", "unflatten", "TreeDef"]
 
@@ -15,39 +15,44 @@ TreeDef = tuple
 
 def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     leaves: list[Any] = []
-
-    def go(x: Any) -> TreeDef:
-        if isinstance(x, tuple) and not hasattr(x, "_fields"):
-            return ("tuple", tuple(go(v) for v in x))
-        if isinstance(x, list):
-            return ("list", tuple(go(v) for v in x))
-        if isinstance(x, dict):
-            keys = sorted(x)
-            return ("dict", tuple(keys), tuple(go(x[k]) for k in keys))
-        if x is None:
-            return ("none",)
-        leaves.append(x)
-        return ("leaf",)
-
-    return leaves, go(tree)
+    return leaves, _flatten(tree, leaves)
 
 
 def unflatten(treedef: TreeDef, leaves: list[Any]) -> Any:
-    it = iter(leaves)
+    return _unflatten(treedef, iter(leaves))
 
-    def build(t: TreeDef) -> Any:
-        kind = t[0]
-        if kind == "leaf":
-            return next(it)
-        if kind == "none":
-            return None
-        if kind == "tuple":
-            return tuple(build(c) for c in t[1])
-        if kind == "list":
-            return [build(c) for c in t[1]]
-        return {k: build(c) for k, c in zip(t[1], t[2])}
 
-    return build(treedef)
+# Module-level recursion, not closures: a closure calling itself is a
+# reference cycle, which would keep the leaves (a call's arguments and
+# results) alive until the cyclic garbage collector runs.
+def _flatten(x: Any, leaves: list[Any]) -> TreeDef:
+    if isinstance(x, tuple) and not hasattr(x, "_fields"):
+        return ("tuple", tuple([_flatten(v, leaves) for v in x]))
+    if isinstance(x, list):
+        return ("list", tuple([_flatten(v, leaves) for v in x]))
+    if isinstance(x, dict):
+        keys = sorted(x)
+        return ("dict", tuple(keys), tuple([_flatten(x[k], leaves) for k in keys]))
+    if x is None:
+        return ("none",)
+    leaves.append(x)
+    return _LEAF
+
+
+_LEAF: TreeDef = ("leaf",)
+
+
+def _unflatten(t: TreeDef, it: Iterator[Any]) -> Any:
+    kind = t[0]
+    if kind == "leaf":
+        return next(it)
+    if kind == "none":
+        return None
+    if kind == "tuple":
+        return tuple([_unflatten(c, it) for c in t[1]])
+    if kind == "list":
+        return [_unflatten(c, it) for c in t[1]]
+    return {k: _unflatten(c, it) for k, c in zip(t[1], t[2])}
 
 
 def num_leaves(treedef: TreeDef) -> int:
