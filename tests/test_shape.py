@@ -520,3 +520,27 @@ def test_integer_index_next_to_other_unit_dims() -> None:
     same(ti.jit(lambda x, v: ti.slice_update(x, key, v))(x, v), expected)
     g = ti.grad(lambda x: (x[key] ** 2).sum())(x)
     same(g, np.where(np.arange(4) % 3 == 0, 2 * x.ravel(), 0.0).reshape(4, 1, 1))
+
+
+def test_reshape_keeping_trailing_dims_is_one_collapse() -> None:
+    """``(steps, batch, k) -> (-1, k)`` with ``k`` read from the input is one
+    ``tensor.collapse_shape`` of the leading axes (a view fusion understands),
+    not a collapse to 1-d and an expansion; a gemm reading such a collapse of
+    free dims (an outer product summed over steps and batch) compiles and is
+    right, with the collapsed operand materialised before it."""
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    f = ti.jit(lambda v: ti.reshape(v, (-1, v.shape[2])))
+    text = f.lower(x).as_text("linalg")
+    assert text.count("tensor.collapse_shape") == 1 and "tensor.expand_shape" not in text
+    assert "[[0, 1], [2]]" in text
+    for shape in [(2, 3, 4), (5, 1, 2), (0, 3, 4)]:
+        v = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        np.testing.assert_array_equal(f(v), v.reshape(-1, shape[2]))
+
+    def summed_outer(a, b):  # sum over steps and batch of a_t^T @ b_t
+        return ti.reshape(a, (-1, a.shape[2])).T @ ti.reshape(b, (-1, b.shape[2]))
+
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((5, 3, 1)), rng.standard_normal((5, 3, 4))
+    g = ti.jit(lambda a, b: summed_outer(a, b) * 2.0)
+    np.testing.assert_allclose(g(a, b), 2 * np.einsum("tbi,tbj->ij", a, b), rtol=1e-12)

@@ -185,6 +185,24 @@ def _fusable_producer(v: ir.Value) -> bool:
     return op.name.startswith("linalg.")
 
 
+def _merges_free_dims(v: ir.Value) -> bool:
+    """Whether ``v`` is a collapse merging two or more free dims into one
+    (``(steps, batch, k) -> (steps * batch, k)``). Elementwise fusion would
+    push such a collapse through the contraction, splitting its ``k`` loop
+    in two and expanding the other operand back with two free sizes in one
+    group, which neither gemm nor the memref lowering takes: the operand is
+    materialised instead (one copy, before one large gemm)."""
+    op = _defining_op(v)
+    if op is None or op.name != "tensor.collapse_shape":
+        return False
+    src = op.operands[0].type
+    for group in ir.ArrayAttr(op.attributes["reassociation"]):
+        axes = [ir.IntegerAttr(a).value for a in ir.ArrayAttr(group)]
+        if sum(1 for a in axes if src.is_dynamic_dim(a)) > 1:
+            return True
+    return False
+
+
 # tir op families whose lowering never reshapes a contraction's result (so
 # never rebuilds the contraction without its marker)
 _SAFE_CONSUMER_FAMILIES = ("elementwise", "reduce", "linalg")
@@ -258,7 +276,7 @@ def _matmul(op: ir.Operation) -> list[ir.Value]:
             src = _swapped_source(v)
             if src is not None:
                 operands[i], trans[i] = src, True
-        a, b = (_fusion_barrier(v) if _fusable_producer(v) else v for v in operands)
+        a, b = (_fusion_barrier(v) if _fusable_producer(v) or _merges_free_dims(v) else v for v in operands)
     a_vec, b_vec = a.type.rank == 1, b.type.rank == 1
     if a_vec:
         a = _expand_to_matrix(a, as_row=True)

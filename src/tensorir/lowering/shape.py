@@ -228,6 +228,9 @@ def _reshape(op: ir.Operation) -> list[ir.Value]:
         if rt.rank == 0:
             return [tensor.from_elements(rt, [scalar])]
         return [fill(scalar, empty(sizes, el))]
+    groups = _leading_collapse(x, rt, given)
+    if groups is not None:
+        return [_cast(_collapse(x, _collapsed_type(src, groups, el), groups), rt)]
     n_dynamic = sum(1 for i in range(rt.rank) if rt.is_dynamic_dim(i))
     if n_dynamic > 1:
         # expand_shape allows one dynamic dim per group: reshape by a shape tensor
@@ -248,6 +251,55 @@ def _reshape(op: ir.Operation) -> list[ir.Value]:
     if rt.rank == 1:
         return [_cast(flat, rt)]
     return [_expand(flat, rt, [list(range(rt.rank))], sizes)]
+
+
+def _same_dim(x: ir.Value, axis: int, d: Any) -> bool:
+    """Whether the given size ``d`` is provably ``x``'s size on ``axis``:
+    the same static size, or a ``tensor.dim`` of ``x`` on that axis."""
+    t = x.type
+    if isinstance(d, int):
+        return not t.is_dynamic_dim(axis) and int(t.shape[axis]) == d
+    if not isinstance(d, ir.Value) or not isinstance(d.owner, ir.OpView) or d.owner.operation.name != "tensor.dim":
+        return False
+    dim_op = d.owner.operation
+    if dim_op.operands[0] != x:
+        return False
+    index = dim_op.operands[1].owner
+    if not isinstance(index, ir.OpView) or index.operation.name != "arith.constant":
+        return False
+    return ir.IntegerAttr(index.operation.attributes["value"]).value == axis
+
+
+def _leading_collapse(x: ir.Value, rt: ir.RankedTensorType, given: Sequence[Any]) -> list[list[int]] | None:
+    """Groups collapsing ``x``'s leading axes into the result's first one when
+    every later result dim is provably the matching trailing dim of ``x``
+    (``(steps, batch, k) -> (-1, k)``). One collapse is a view that fusion
+    can propagate; collapsing to 1-d and expanding again (or a
+    ``tensor.reshape`` when two result dims are free) cannot, and expansions
+    with two free sizes in one group are not lowered."""
+    src = x.type
+    r, n = rt.rank, src.rank
+    if not 1 <= r < n:
+        return None
+    lead = n - r  # source axes 0..lead join result axis 0
+    for j in range(1, r):
+        if not _same_dim(x, lead + j, given[j]):
+            return None
+    return [list(range(lead + 1))] + [[lead + j] for j in range(1, r)]
+
+
+def _collapsed_type(src: ir.RankedTensorType, groups: Sequence[Sequence[int]], el: ir.Type) -> ir.RankedTensorType:
+    dyn = ir.ShapedType.get_dynamic_size()
+    shape = []
+    for g in groups:
+        if any(src.is_dynamic_dim(i) for i in g):
+            shape.append(dyn)
+        else:
+            n = 1
+            for i in g:
+                n *= int(src.shape[i])
+            shape.append(n)
+    return ir.RankedTensorType.get(shape, el)
 
 
 def _all_static(t: ir.RankedTensorType) -> bool:

@@ -125,15 +125,17 @@ def rebuild_scan(
     scan: ir.Operation,
     operands: Sequence[ir.Value],
     kept_results: Sequence[int],
+    extra_types: Sequence[Any] = (),
     **changes: Any,
 ) -> ir.Operation:
     """Replace ``scan`` by a ``tir.scan`` of ``operands`` whose results are
-    the old results ``kept_results`` (in that order, their uses moved over),
-    its attributes those of ``scan`` updated by ``changes`` (``body``,
-    ``num_xs``, ...). The dropped results must be unused. Returns the new op."""
+    the old results ``kept_results`` (in that order, their uses moved over)
+    followed by new results of ``extra_types``, its attributes those of
+    ``scan`` updated by ``changes`` (``body``, ``num_xs``, ...). The dropped
+    results must be unused. Returns the new op."""
     attrs = dict(op_attrs(scan, OPS["scan"]), **changes)
     old = list(scan.results)
-    types = [from_mlir_type(old[i].type) for i in kept_results]
+    types = [from_mlir_type(old[i].type) for i in kept_results] + list(extra_types)
     with ir.InsertionPoint(scan), scan.location:
         new = create(OPS["scan"], list(operands), attrs, types)
     for k, i in enumerate(kept_results):
