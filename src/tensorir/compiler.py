@@ -103,7 +103,7 @@ def _run_stages(
         stage("linalg", cpu.lower_tir_to_linalg)
         checks = check_table(_find_entry(module, entry))
         stage("bufferized", lambda m: cpu.bufferize(m, reuse=config.inplace))
-        stage("llvm", cpu.lower_to_llvm_dialect)
+        stage("llvm", lambda m: cpu.lower_to_llvm_dialect(m, config.threads, config.parallel_minsize))
         t0 = time.perf_counter()
         llvm_ir = cpu.to_llvm_ir(module)
         timings["llvm-ir"] = time.perf_counter() - t0

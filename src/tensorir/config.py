@@ -33,7 +33,7 @@ or ``TENSORIR_FLAGS="floatX=float32,optimizer=fast_compile"`` in the environment
 * ``result_pool``: large result arrays come from a pool that takes back the
   memory of results the program has dropped, so that a call in a loop writes
   into memory already mapped instead of paying for fresh pages. ``True`` by
-  default.
+  default; read at call time, so switching it needs no recompile.
 
 >>> import tensorir as ti
 >>> ti.config.optimizer

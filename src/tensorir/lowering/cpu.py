@@ -6,6 +6,20 @@ results are written into caller-allocated buffers passed after the inputs
 must free, and the runtime can hand results to NumPy without a copy. A
 function with run-time index checks takes one more buffer last, its
 ``status`` (``lowering/checks.py``).
+
+Threads (``ti.config.threads``, ``ti.config.parallel_minsize``, passed in by
+the compiler): with ``threads`` > 1, :func:`lower_to_llvm_dialect` runs
+``tir-parallel-loops`` (``lowering/parallel.py``) after ``tir-linalg-to-blas``.
+Each elementwise op and reduction of a function's entry block is split along
+its outermost parallel dim into ``threads`` chunks, which
+``tensorir_parallel_for`` (``runtime/threads.py``) runs on the calling thread
+and the thread pool of MLIR's async runtime. A reduction's accumulation is
+never split, so results are bitwise identical with any number of threads.
+An op whose iteration space (times the trip counts of loops in its body) has
+fewer than ``parallel_minsize`` elements runs as one chunk on the calling
+thread: decided at compile time for static sizes, by a test of the sizes at
+run time for free dims. The loops of scan steps and BLAS calls (OpenBLAS has
+its own threads) are left as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ from .buffers import free_early, reuse_buffers
 from .checks import drop_declaration, thread_status
 from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
+from .parallel import tir_parallel_loops
 from .scan import tir_scan_to_loop
 from .to_linalg import tir_to_linalg
 
@@ -314,8 +329,17 @@ def _one_per_use(op: ir.Operation, inits_only: bool) -> None:
         owner.operands[index] = clone.results[0]
 
 
-def lower_to_llvm_dialect(module: ir.Module) -> None:
-    run_pipeline(module, [(linalg_to_blas, "tir-linalg-to-blas"), TO_LLVM], "lowering to the LLVM dialect")
+def lower_to_llvm_dialect(module: ir.Module, threads: int = 1, parallel_minsize: int = 0) -> None:
+    """Buffers -> LLVM dialect; with ``threads`` > 1 big loop nests are split
+    over that many threads (``tir-parallel-loops``) when their iteration space
+    has ``parallel_minsize`` elements or more (``ti.config.threads``,
+    ``ti.config.parallel_minsize``)."""
+
+    def parallel(module_op: ir.Operation) -> None:
+        tir_parallel_loops(module_op, threads, parallel_minsize)
+
+    steps = [(linalg_to_blas, "tir-linalg-to-blas"), (parallel, "tir-parallel-loops"), TO_LLVM]
+    run_pipeline(module, steps, "lowering to the LLVM dialect")
 
 
 def to_llvm_ir(module: ir.Module) -> str:

@@ -21,7 +21,7 @@ import llvmlite.binding as llvm
 import numpy as np
 
 from ..errors import CompileError
-from . import blas
+from . import blas, threads
 
 __all__ = ["CpuCompiler", "CompiledKernel", "host_target", "assembly", "libraries_for", "load_libraries"]
 
@@ -284,17 +284,19 @@ def _load_runner_utils() -> None:
 _LOADERS = {
     "libscipy_openblas.so": blas.ensure_loaded,
     "libmlir_c_runner_utils.so": _load_runner_utils,
+    threads.LIBRARY: threads.ensure_loaded,
 }
 
 
 def libraries_for(llvm_ir: str) -> list[str]:
     """The libraries (file names, keys of :func:`load_libraries`) whose
     functions the module ``llvm_ir`` calls: OpenBLAS for gemms, MLIR's C
-    runner utilities for strided copies. Stored with compiled code, they are
-    what loading it needs."""
+    runner utilities for strided copies, its async runtime for parallel
+    loops. Stored with compiled code, they are what loading it needs."""
     needs = [
         ("libscipy_openblas.so", blas.SYMBOL_PREFIX in llvm_ir),
         ("libmlir_c_runner_utils.so", "@memrefCopy" in llvm_ir),
+        (threads.LIBRARY, threads.SYMBOL in llvm_ir),
     ]
     return [name for name, needed in needs if needed]
 

@@ -16,6 +16,7 @@ from ..lowering.buffers import free_early, reuse_buffers
 from ..lowering.cpu import drop_update_results, entry_abi, unshare_empty_tensors
 from ..lowering.fusion import keep_costly_producers
 from ..lowering.linalg import linalg_to_blas
+from ..lowering.parallel import tir_parallel_loops
 from ..lowering.scan import tir_scan_to_loop
 from ..lowering.to_linalg import tir_to_linalg
 from ..passes import Pass
@@ -52,6 +53,12 @@ LOWERING_STEPS: dict[str, Pass] = {
         Pass("tir-free-early", free_early, "free each buffer right after its last use (after deallocation)"),
         Pass("tir-bool-storage", bool_storage, "store bool buffers as i8, one byte per element as NumPy does"),
         Pass("tir-linalg-to-blas", linalg_to_blas, "replace marked float contractions on buffers by OpenBLAS gemm calls"),
+        Pass(
+            "tir-parallel-loops",
+            tir_parallel_loops,
+            "split elementwise ops and reductions on buffers into chunks run on threads (two here; "
+            "compiled functions use ti.config.threads and parallel_minsize)",
+        ),
     ]
 }
 

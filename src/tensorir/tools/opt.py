@@ -317,6 +317,7 @@ def run_passes(pm: object, module: ir.Module, steps: list[Step]) -> None:
 
 def emit(module: ir.Module, stage: str, asm: Callable[[ir.Operation], str]) -> str:
     """The output text at ``stage``, lowering with the CPU pipeline as needed."""
+    from ..config import config
     from ..lowering import cpu
     from ..runtime.cpu import assembly
 
@@ -330,7 +331,8 @@ def emit(module: ir.Module, stage: str, asm: Callable[[ir.Operation], str]) -> s
         if order >= EMIT_STAGES.index("bufferized") and now in ("tir", "linalg"):
             cpu.bufferize(module)
         if order >= EMIT_STAGES.index("llvm") and now != "llvm":
-            cpu.lower_to_llvm_dialect(module)
+            # threads as @jit compiles them, so --emit shows the code a call runs
+            cpu.lower_to_llvm_dialect(module, config.threads, config.parallel_minsize)
         if stage in ("llvm-ir", "asm"):
             text = cpu.to_llvm_ir(module)
             return text if stage == "llvm-ir" else assembly(text)
