@@ -19,8 +19,12 @@ call needs.
 Workloads (float32):
 
 * ``chain``: ``h = tanh(h @ w)`` four times, square matrices;
-* ``mlp value_and_grad``: the loss and gradient of the MLP of ``mlp_rows.py``
-  (784-512-512-10, tanh, softmax cross-entropy), batch 4096.
+* ``mlp training step``: one SGD step of the MLP of ``mlp_rows.py``
+  (784-512-512-10, ReLU, softmax cross-entropy, parameters updated in place
+  where the system allows), batch 256.
+
+``--quick`` measures small sizes on tensorir (with and without reuse) and
+NumPy only.
 """
 
 from __future__ import annotations
@@ -60,30 +64,24 @@ else:
     sys.path.insert(0, sys.argv[4])
     import mlp_rows
     params, x, y = mlp_rows.mlp_data((n, 784, 512, 512, 10))
-    args = [params, x, y]
 
 if backend.startswith("tensorir"):
     import tensorir as ti
     ti.config.inplace = backend == "tensorir"
-    if workload == "chain":
-        fn = ti.jit(lambda x, w: body(ti, x, w))
-    else:
-        fn = mlp_rows.tensorir_fns(*args)[1]
+if workload != "chain":
+    fn, args, _ = mlp_rows.TRAINERS[backend.split("-")[0]](params, x, y)
+elif backend.startswith("tensorir"):
+    fn = ti.jit(lambda x, w: body(ti, x, w))
 elif backend == "numpy":
-    fn = (lambda x, w: body(np, x, w)) if workload == "chain" else mlp_rows.numpy_value_and_grad
+    fn = lambda x, w: body(np, x, w)
 elif backend == "jax":
     import jax, jax.numpy as jnp
-    if workload == "chain":
-        fn = jax.jit(lambda x, w: body(jnp, x, w))
-        args = jax.device_put(args)
-    else:
-        fn, args = (lambda fns: (fns[1], fns[2]))(mlp_rows.jax_fns(*args))
+    jitted = jax.jit(lambda x, w: body(jnp, x, w))
+    fn = lambda x, w: jax.block_until_ready(jitted(x, w))
+    args = jax.device_put(args)
 
 def call():
-    out = fn(*args)
-    if backend == "jax":
-        jax.block_until_ready(out)
-    return out
+    return fn(*args)
 
 out = call()
 del out
@@ -108,8 +106,10 @@ def peak_bytes(workload: str, backend: str, n: int) -> int:
     return int(json.loads(proc.stdout.strip().splitlines()[-1])["peak"])
 
 
-def _backends() -> list[str]:
+def _backends(quick: bool) -> list[str]:
     found = ["tensorir", "tensorir-no-inplace", "numpy"]
+    if quick:
+        return found
     try:
         import jax  # noqa: F401
     except ImportError:
@@ -118,12 +118,12 @@ def _backends() -> list[str]:
 
 
 def rows(quick: bool) -> list[str]:
-    sizes = {"chain": 256 if quick else 2048, "mlp value_and_grad": 64 if quick else 4096}
+    sizes = {"chain": 256 if quick else 2048, "mlp training step": 64 if quick else 256}
     lines = []
     for workload, n in sizes.items():
-        label = f"chain 4 x tanh(h @ w), {n}x{n}" if workload == "chain" else f"mlp value_and_grad, batch {n}"
+        label = f"chain 4 x tanh(h @ w), {n}x{n}" if workload == "chain" else f"mlp training step, batch {n}"
         cells = []
-        for backend in _backends():
+        for backend in _backends(quick):
             mib = peak_bytes("chain" if workload == "chain" else "mlp", backend, n) / MIB
             cells.append(f"{backend} {mib:.1f}")
         lines.append(f"peak memory (MiB) {label}: " + ", ".join(cells))

@@ -1,38 +1,50 @@
-"""The autodiff rows of ``run.py``: a tanh MLP's softmax cross-entropy,
-forward only and ``value_and_grad``, in tensorir, NumPy, JAX and PyTensor.
+"""The MLP training-step row of ``run.py``: one step of SGD on a ReLU MLP's
+softmax cross-entropy, parameters kept by each system between calls.
 
 The model, for sizes ``D-H1-H2-C`` and a batch of ``B`` examples::
 
-    h1 = tanh(x @ W1 + b1); h2 = tanh(h1 @ W2 + b2); z = h2 @ W3 + b3
+    h1 = relu(x @ W1 + b1); h2 = relu(h1 @ W2 + b2); z = h2 @ W3 + b3
     loss = mean over the batch of -sum(y * log_softmax(z))     # y one-hot
+    every parameter p <- p - lr * dloss/dp
 
-Every backend gets the same float32 data: random normal inputs, weights
-scaled by ``1 / sqrt(fan_in)``, zero biases, random one-hot labels. The NumPy
-baseline is a hand-written forward pass and backpropagation; before any
-timing, every backend's loss and gradient are checked against it.
+How each system holds its parameters and runs the step:
 
-Each backend is compiled on its first call (excluded from timing). JAX is
-given its arrays already on its device (``jax.device_put``), as a training
-loop would hold them.
+* tensorir: ``ti.shared`` variables and one ``ti.function([x, y], loss,
+  updates=...)`` built from ``ti.grad`` (Theano's style: the update is
+  written in place);
+* PyTensor: the same with ``pytensor.shared`` and ``pytensor.function``
+  updates;
+* JAX: a ``jax.jit`` step taking the parameters and returning new ones,
+  with the parameters donated (``donate_argnums``) so XLA may update them
+  in place;
+* PyTorch: eager autograd (``torch.autograd.grad``) and an in-place
+  ``sub_`` under ``no_grad``;
+* NumPy: forward and backpropagation written by hand, ``p -= lr * g``.
+
+Every system starts from the same float32 data (normal inputs, weights
+scaled by ``1 / sqrt(fan_in)``, zero biases, random one-hot labels); before
+any timing, one step of each is checked against the same step in float64
+NumPy (the loss, and each parameter's change against ``lr * gradient``).
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
 import tensorir as ti
+from harness import PYTENSOR_FUNCTIONS, Goal, Row, build_checked, check, installed, interleaved, optional, progress
 
 Params = dict[str, np.ndarray]
-Fn = Callable[..., Any]
-
-# Every pytensor.function compiled by the benchmarks, for run.py's note on
-# how PyTensor ran them (C or Python per op).
-PYTENSOR_FUNCTIONS: list[Any] = []
+Trainer = tuple[Callable[..., Any], tuple, Callable[[], Params]]  # step(x, y) -> loss, (x, y), parameters
 
 FULL = (256, 784, 512, 512, 10)  # batch, input, hidden 1, hidden 2, classes
 QUICK = (8, 32, 16, 16, 10)
+LR = np.float32(0.01)
+NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
 def mlp_data(sizes: tuple[int, int, int, int, int], seed: int = 0) -> tuple[Params, np.ndarray, np.ndarray]:
@@ -53,46 +65,46 @@ def mlp_data(sizes: tuple[int, int, int, int, int], seed: int = 0) -> tuple[Para
     return params, x, y
 
 
-def make_loss(m: Any, log_softmax: Callable[[Any], Any]) -> Fn:
-    """The loss written once against a NumPy-like module ``m`` (tensorir, jax.numpy, pytensor.tensor)."""
+def step_flops(sizes: tuple[int, int, int, int, int]) -> float:
+    """Multiply-adds x 2 of one step: the forward products, one product per weight
+    gradient, and the products carrying the gradient back into ``h2`` and ``h1``."""
+    batch, d, h1, h2, c = sizes
+    forward = d * h1 + h1 * h2 + h2 * c
+    return 2.0 * batch * (2 * forward + h1 * h2 + h2 * c)
+
+
+def make_loss(relu: Callable[[Any], Any], log_softmax: Callable[[Any], Any]) -> Callable[..., Any]:
+    """The loss written once for every system's arrays or symbolic variables."""
 
     def loss(p: Any, x: Any, y: Any) -> Any:
-        h = m.tanh(x @ p["W1"] + p["b1"])
-        h = m.tanh(h @ p["W2"] + p["b2"])
+        h = relu(x @ p["W1"] + p["b1"])
+        h = relu(h @ p["W2"] + p["b2"])
         z = h @ p["W3"] + p["b3"]
-        return -(y * log_softmax(z)).sum(axis=1).mean()
+        return -(y * log_softmax(z)).sum(1).mean()
 
     return loss
 
 
 # ---------------------------------------------------------------------------
-# NumPy: forward and hand-written backpropagation
+# NumPy: forward and hand-written backpropagation (also the float64 reference)
 
 
-def _np_forward(p: Params, x: np.ndarray, y: np.ndarray) -> tuple[np.float32, tuple[np.ndarray, ...]]:
-    h1 = np.tanh(x @ p["W1"] + p["b1"])
-    h2 = np.tanh(h1 @ p["W2"] + p["b2"])
-    z = h2 @ p["W3"] + p["b3"]
-    shifted = z - z.max(axis=1, keepdims=True)
-    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return -(y * logp).sum(axis=1).mean(), (h1, h2, logp)
-
-
-def numpy_forward(p: Params, x: np.ndarray, y: np.ndarray) -> np.float32:
-    return _np_forward(p, x, y)[0]
-
-
-def numpy_value_and_grad(p: Params, x: np.ndarray, y: np.ndarray) -> tuple[np.float32, Params]:
-    """Loss and its gradient by backpropagation.
+def numpy_loss_and_grads(p: Params, x: np.ndarray, y: np.ndarray) -> tuple[Any, Params]:
+    """Loss and gradient by backpropagation, in the dtype of the arguments.
 
     With ``L = -(1/n) sum_i sum_c y_ic logp_ic``: ``dL/dz = (softmax(z) * rowsum(y) - y) / n``;
     through ``z = h @ W + b``: ``dW = h.T @ dz``, ``db = colsum(dz)``, ``dh = dz @ W.T``;
-    through ``h = tanh(a)``: ``da = dh * (1 - h**2)``.
+    through ``h = relu(a)``: ``da = dh * (h > 0)``.
     """
-    loss, (h1, h2, logp) = _np_forward(p, x, y)
-    dz3 = (np.exp(logp) * y.sum(axis=1, keepdims=True) - y) / np.float32(x.shape[0])
-    dz2 = (dz3 @ p["W3"].T) * (1 - h2 * h2)
-    dz1 = (dz2 @ p["W2"].T) * (1 - h1 * h1)
+    h1 = np.maximum(x @ p["W1"] + p["b1"], 0)
+    h2 = np.maximum(h1 @ p["W2"] + p["b2"], 0)
+    z = h2 @ p["W3"] + p["b3"]
+    shifted = z - z.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -(y * logp).sum(axis=1).mean()
+    dz3 = (np.exp(logp) * y.sum(axis=1, keepdims=True) - y) / x.dtype.type(x.shape[0])
+    dz2 = (dz3 @ p["W3"].T) * (h2 > 0)
+    dz1 = (dz2 @ p["W2"].T) * (h1 > 0)
     grads = {
         "W3": h2.T @ dz3, "b3": dz3.sum(axis=0),
         "W2": h1.T @ dz2, "b2": dz2.sum(axis=0),
@@ -101,98 +113,118 @@ def numpy_value_and_grad(p: Params, x: np.ndarray, y: np.ndarray) -> tuple[np.fl
     return loss, grads
 
 
-# ---------------------------------------------------------------------------
-# The other backends: each returns (forward, value_and_grad, args) or None
+def numpy_trainer(params: Params, x: np.ndarray, y: np.ndarray) -> Trainer:
+    p = {k: v.copy() for k, v in params.items()}
 
+    def step(xv: np.ndarray, yv: np.ndarray) -> Any:
+        loss, grads = numpy_loss_and_grads(p, xv, yv)
+        for k, g in grads.items():
+            g *= LR
+            p[k] -= g
+        return loss
 
-def tensorir_fns(params: Params, x: np.ndarray, y: np.ndarray) -> tuple[Fn, Fn, tuple]:
-    loss = make_loss(ti, lambda z: ti.nn.log_softmax(z, axis=-1))
-    return ti.jit(loss), ti.value_and_grad(loss), (params, x, y)
-
-
-def jax_fns(params: Params, x: np.ndarray, y: np.ndarray) -> tuple[Fn, Fn, tuple] | None:
-    try:
-        import jax
-        import jax.numpy as jnp
-    except Exception:  # noqa: BLE001 - an optional column
-        return None
-    loss = make_loss(jnp, lambda z: jax.nn.log_softmax(z, axis=-1))
-    fwd, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-    args = jax.device_put((params, x, y))
-    return (lambda *a: jax.block_until_ready(fwd(*a)),
-            lambda *a: jax.block_until_ready(vg(*a)), args)
-
-
-def pytensor_fns(params: Params, x: np.ndarray, y: np.ndarray) -> tuple[Fn, Fn, tuple] | None:
-    try:
-        import pytensor
-        import pytensor.tensor as pt
-        from pytensor.tensor.special import log_softmax
-    except Exception:  # noqa: BLE001 - an optional column
-        return None
-    names = sorted(params)
-    sym = {k: pt.tensor(k, dtype="float32", shape=(None,) * params[k].ndim) for k in names}
-    xs = pt.tensor("x", dtype="float32", shape=(None, None))
-    ys = pt.tensor("y", dtype="float32", shape=(None, None))
-    cost = make_loss(pt, lambda z: log_softmax(z, axis=-1))(sym, xs, ys)
-    inputs = [sym[k] for k in names] + [xs, ys]
-    fwd = pytensor.function(inputs, cost)
-    vg = pytensor.function(inputs, [cost, *pytensor.grad(cost, [sym[k] for k in names])])
-    PYTENSOR_FUNCTIONS.extend([fwd, vg])
-
-    def value_and_grad(p: Params, xv: np.ndarray, yv: np.ndarray) -> tuple[Any, Params]:
-        value, *grads = vg(*(p[k] for k in names), xv, yv)
-        return value, dict(zip(names, grads))
-
-    return (lambda p, xv, yv: fwd(*(p[k] for k in names), xv, yv)), value_and_grad, (params, x, y)
+    return step, (x, y), lambda: {k: v.copy() for k, v in p.items()}
 
 
 # ---------------------------------------------------------------------------
-# The rows
+# The other systems
 
 
-def check_against_numpy(name: str, value: Any, grads: Any, want: np.float32, want_grads: Params) -> None:
-    """Fail loudly when a backend's loss or gradient disagrees with backpropagation in NumPy."""
-    np.testing.assert_allclose(np.asarray(value), want, rtol=1e-4, err_msg=f"{name}: loss")
-    for k, g in want_grads.items():
-        scale = float(np.abs(g).max())
-        np.testing.assert_allclose(np.asarray(grads[k]), g, rtol=1e-3, atol=1e-4 * scale,
-                                   err_msg=f"{name}: gradient of {k}")
+def tensorir_trainer(params: Params, x: np.ndarray, y: np.ndarray) -> Trainer:
+    shared = {k: ti.shared(params[k].copy(), name=k) for k in NAMES}
+    xs, ys = ti.matrix("x", "float32"), ti.matrix("y", "float32")
+    cost = make_loss(ti.nn.relu, lambda z: ti.nn.log_softmax(z, axis=-1))(shared, xs, ys)
+    grads = ti.grad(cost, [shared[k] for k in NAMES])
+    step = ti.function([xs, ys], cost, updates=[(shared[k], shared[k] - g * LR) for k, g in zip(NAMES, grads)])
+    return step, (x, y), lambda: {k: shared[k].get_value() for k in NAMES}
 
 
-def mlp_rows(quick: bool, repeat: int, best_time: Callable[..., float]) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """The ``mlp value_and_grad`` and ``mlp forward only`` rows, and per backend
-    the ratio ``value_and_grad time / forward time``."""
+def pytensor_trainer(params: Params, x: np.ndarray, y: np.ndarray) -> Trainer:
+    pytensor, pt = optional("pytensor"), optional("pytensor.tensor")
+    special = optional("pytensor.tensor.special")
+    shared = {k: pytensor.shared(params[k].copy(), name=k) for k in NAMES}
+    xs, ys = pt.matrix("x", dtype="float32"), pt.matrix("y", dtype="float32")
+    cost = make_loss(lambda a: pt.maximum(a, 0), lambda z: special.log_softmax(z, axis=-1))(shared, xs, ys)
+    grads = pytensor.grad(cost, [shared[k] for k in NAMES])
+    step = pytensor.function([xs, ys], cost, updates=[(shared[k], shared[k] - g * LR) for k, g in zip(NAMES, grads)])
+    PYTENSOR_FUNCTIONS.append(step)
+    return step, (x, y), lambda: {k: shared[k].get_value() for k in NAMES}
+
+
+def jax_trainer(params: Params, x: np.ndarray, y: np.ndarray) -> Trainer:
+    jax = optional("jax")
+    loss = make_loss(jax.nn.relu, lambda z: jax.nn.log_softmax(z, axis=-1))
+
+    def update(p: Any, xv: Any, yv: Any) -> tuple[Any, Any]:
+        value, grads = jax.value_and_grad(loss)(p, xv, yv)
+        return jax.tree_util.tree_map(lambda w, g: w - g * LR, p, grads), value
+
+    jitted = jax.jit(update, donate_argnums=0)
+    state = {"p": jax.device_put({k: params[k].copy() for k in NAMES})}
+
+    def step(xv: Any, yv: Any) -> Any:
+        state["p"], value = jitted(state["p"], xv, yv)
+        return jax.block_until_ready((state["p"], value))[1]
+
+    return step, tuple(jax.device_put((x, y))), lambda: {k: np.array(v) for k, v in state["p"].items()}
+
+
+def torch_trainer(params: Params, x: np.ndarray, y: np.ndarray) -> Trainer:
+    torch = optional("torch")
+    torch.set_num_threads(os.cpu_count() or 1)
+    p = {k: torch.from_numpy(params[k].copy()).requires_grad_() for k in NAMES}
+    loss = make_loss(torch.relu, lambda z: torch.log_softmax(z, -1))
+    leaves = [p[k] for k in NAMES]
+
+    def step(xv: Any, yv: Any) -> Any:
+        cost = loss(p, xv, yv)
+        grads = torch.autograd.grad(cost, leaves)
+        with torch.no_grad():
+            for w, g in zip(leaves, grads):
+                w.sub_(g, alpha=float(LR))
+        return cost.detach()
+
+    return (step, (torch.from_numpy(x.copy()), torch.from_numpy(y.copy())),
+            lambda: {k: v.detach().numpy().copy() for k, v in p.items()})
+
+
+TRAINERS: dict[str, Callable[[Params, np.ndarray, np.ndarray], Trainer]] = {
+    "tensorir": tensorir_trainer, "numpy": numpy_trainer, "pytensor": pytensor_trainer,
+    "jax": jax_trainer, "torch": torch_trainer,
+}
+
+
+# ---------------------------------------------------------------------------
+# The row
+
+
+def mlp_rows(quick: bool, rounds: int) -> list[Row]:
+    """The ``mlp training step`` row: every system's step time, each checked first."""
     sizes = QUICK if quick else FULL
     batch, d, h1, h2, c = sizes
     params, x, y = mlp_data(sizes)
-    want, want_grads = numpy_value_and_grad(params, x, y)
-    np.testing.assert_allclose(want, numpy_forward(params, x, y), rtol=1e-6)
-    runs = repeat if quick else 5 * repeat  # milliseconds each: more runs, a steadier minimum
+    p64 = {k: v.astype(np.float64) for k, v in params.items()}
+    want, want_grads = numpy_loss_and_grads(p64, x.astype(np.float64), y.astype(np.float64))
+    label = f"mlp training step {d}-{h1}-{h2}-{c} relu [batch {batch}]"
+    getters: dict[str, Callable[[], Params]] = {}
 
-    backends: dict[str, tuple[Fn, Fn, tuple]] = {
-        "numpy": (numpy_forward, numpy_value_and_grad, (params, x, y)),
-        "tensorir": tensorir_fns(params, x, y),
-    }
-    for name, build in (("jax", jax_fns), ("pytensor", pytensor_fns)):
-        fns = build(params, x, y)
-        if fns is not None:
-            backends[name] = fns
+    def builder(name: str) -> Callable[[], tuple[Callable[..., Any], tuple]]:
+        def build() -> tuple[Callable[..., Any], tuple]:
+            step, args, get = TRAINERS[name](params, x, y)
+            getters[name] = get
+            return step, args
 
-    shape = f"{d}-{h1}-{h2}-{c}, batch {batch}, f32"
-    vg_row: dict[str, Any] = {"label": f"mlp value_and_grad {shape}", "flops": None}
-    fw_row: dict[str, Any] = {"label": f"mlp forward only {shape}", "flops": None}
-    for name, (fwd, vg, args) in backends.items():
-        value, grads = vg(*args)  # compiles
-        check_against_numpy(name, value, grads, want, want_grads)
-        np.testing.assert_allclose(np.asarray(fwd(*args)), want, rtol=1e-4, err_msg=f"{name}: forward loss")
-        vg_row[name] = best_time(vg, args, runs)
-        fw_row[name] = best_time(fwd, args, runs)
-    cost = {name: vg_row[name] / fw_row[name] for name in backends}
-    return [vg_row, fw_row], cost
+        return build
 
+    def verify(name: str, loss: Any) -> None:
+        check(name, loss, np.asarray(want), 1e-4, 0.0, "loss")
+        now = getters[name]()
+        for k in NAMES:
+            check(name, params[k] - now[k], float(LR) * want_grads[k], 2e-3, 2e-3, f"the change of {k}")
 
-def autodiff_cost_line(cost: dict[str, float]) -> str:
-    """``autodiff cost (tensorir): value_and_grad / forward = 2.7x (jax 2.9x, numpy 2.5x)``."""
-    others = ", ".join(f"{k} {cost[k]:.1f}x" for k in ("jax", "pytensor", "numpy") if k in cost)
-    return f"autodiff cost (tensorir): value_and_grad / forward = {cost['tensorir']:.1f}x ({others})"
+    with warnings.catch_warnings():  # JAX warns when a platform cannot reuse donated buffers
+        warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
+        kernels = build_checked(label, {name: builder(name) for name in ("tensorir", "numpy", *installed())}, verify)
+        times = interleaved(kernels, rounds if quick else 3 * rounds, 1 if quick else 5)
+    progress(label)
+    return [Row(label, times, Goal(seconds=4e-3), "ms", flops=step_flops(sizes))]

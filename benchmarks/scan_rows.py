@@ -1,6 +1,6 @@
-"""The scan rows of ``run.py``: a recurrent layer run for 100 steps, forward
-only and ``value_and_grad``, in tensorir (``ti.scan``), NumPy, JAX
-(``jax.lax.scan``) and PyTensor (``pytensor.scan``).
+"""The RNN row of ``run.py``: a recurrent layer run for 100 steps, its loss and
+the gradient with respect to both weight matrices, in tensorir (``ti.scan``),
+NumPy, JAX (``jax.lax.scan``), PyTensor (``pytensor.scan``) and PyTorch.
 
 The recurrence, in the row-vector convention of the other rows (a batch of
 ``B`` hidden states, one per row), over ``T`` steps of inputs ``xs[t]``::
@@ -8,33 +8,33 @@ The recurrence, in the row-vector convention of the other rows (a batch of
     h_0 = 0;  h_t = tanh(h_{t-1} @ W + xs[t] @ U)     # W: (H, H), U: (D, H)
     loss = sum over t, batch and units of h_t
 
-and its gradient with respect to ``W`` and ``U``. Every backend gets the
+and its gradient with respect to ``W`` and ``U``. Every system gets the
 same float32 data: normal inputs, weights scaled by ``1 / sqrt(fan_in)``
 (``W``) and ``0.5 / sqrt(D)`` (``U``) so the states stay off tanh's flat
 ends. The NumPy baseline is a Python loop for the forward pass and a
 hand-written backpropagation through time for the gradient (a loop back
 over the steps for the state's cotangent, then one gemm each for ``dW``
-and ``dU`` over all steps at once). Before any timing, every backend's loss
-and gradient are checked against it.
-
-Each backend is compiled on its first call (excluded from timing). JAX is
-given its arrays already on its device.
+and ``dU`` over all steps at once); run in float64, it is the reference
+every system's loss and gradient are checked against before any timing.
+PyTorch runs eagerly: a Python loop over the steps and
+``torch.autograd.grad``. JAX is given its arrays already on its device.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any, Callable
 
 import numpy as np
 
 import tensorir as ti
-from mlp_rows import PYTENSOR_FUNCTIONS
+from harness import (PYTENSOR_FUNCTIONS, Goal, Kernel, Row, build_checked, check, installed, interleaved, optional,
+                     progress)
 
-Fn = Callable[..., Any]
 Grads = tuple[np.ndarray, np.ndarray]
 
-FULL = (100, 32, 256, 256)  # steps, batch, input, hidden
+FULL = (100, 32, 128, 256)  # steps, batch, input, hidden
 QUICK = (10, 4, 8, 8)
 
 
@@ -48,20 +48,18 @@ def scan_data(sizes: tuple[int, int, int, int], seed: int = 0) -> tuple[np.ndarr
     return w, u, xs
 
 
+def rnn_flops(sizes: tuple[int, int, int, int]) -> float:
+    """Multiply-adds x 2 of the loss and gradient: per step the forward products
+    ``h @ W`` and ``x_t @ U``, their two weight gradients and ``da @ W.T``."""
+    steps, batch, d, h = sizes
+    return 2.0 * steps * batch * (2 * (h * h + d * h) + h * h)
+
+
 # ---------------------------------------------------------------------------
 # NumPy: a loop forward, and backpropagation through time
 
 
-def numpy_forward(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> np.float32:
-    h = np.zeros((xs.shape[1], w.shape[0]), w.dtype)
-    total = np.float32(0)
-    for x_t in xs:
-        h = np.tanh(h @ w + x_t @ u)
-        total += h.sum()
-    return total
-
-
-def numpy_value_and_grad(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[np.float32, Grads]:
+def numpy_value_and_grad(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[Any, Grads]:
     """Loss and ``(dW, dU)`` by backpropagation through time.
 
     With ``a_t = h_{t-1} @ W + x_t @ U`` and ``h_t = tanh(a_t)``, the
@@ -88,7 +86,7 @@ def numpy_value_and_grad(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[
 
 
 # ---------------------------------------------------------------------------
-# The other backends: each returns (forward, value_and_grad, args) or None
+# The other systems: each returns its value_and_grad and the arguments it takes
 
 
 def _tensorir_loss(w: Any, u: Any, xs: Any) -> Any:
@@ -97,16 +95,13 @@ def _tensorir_loss(w: Any, u: Any, xs: Any) -> Any:
     return hs.sum()
 
 
-def tensorir_fns(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[Fn, Fn, tuple]:
-    return ti.jit(_tensorir_loss), ti.value_and_grad(_tensorir_loss, argnums=(0, 1)), (w, u, xs)
+def tensorir_fn(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> Kernel:
+    return ti.value_and_grad(_tensorir_loss, argnums=(0, 1)), (w, u, xs)
 
 
-def jax_fns(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[Fn, Fn, tuple] | None:
-    try:
-        import jax
-        import jax.numpy as jnp
-    except Exception:  # noqa: BLE001 - an optional column
-        return None
+def jax_fn(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> Kernel:
+    jax = optional("jax")
+    jnp = jax.numpy
 
     def loss(w: Any, u: Any, xs: Any) -> Any:
         def step(h: Any, x_t: Any) -> tuple[Any, Any]:
@@ -116,18 +111,12 @@ def jax_fns(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[Fn, Fn, tuple
         _, hs = jax.lax.scan(step, jnp.zeros((xs.shape[1], w.shape[0]), xs.dtype), xs)
         return hs.sum()
 
-    fwd, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
-    args = jax.device_put((w, u, xs))
-    return (lambda *a: jax.block_until_ready(fwd(*a)),
-            lambda *a: jax.block_until_ready(vg(*a)), args)
+    vg = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+    return (lambda *a: jax.block_until_ready(vg(*a))), tuple(jax.device_put((w, u, xs)))
 
 
-def pytensor_fns(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[Fn, Fn, tuple] | None:
-    try:
-        import pytensor
-        import pytensor.tensor as pt
-    except Exception:  # noqa: BLE001 - an optional column
-        return None
+def pytensor_fn(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> Kernel:
+    pytensor, pt = optional("pytensor"), optional("pytensor.tensor")
     ws = pt.tensor("W", dtype="float32", shape=(None, None))
     us = pt.tensor("U", dtype="float32", shape=(None, None))
     xss = pt.tensor("xs", dtype="float32", shape=(None, None, None))
@@ -137,87 +126,77 @@ def pytensor_fns(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[Fn, Fn, 
         hs, _ = pytensor.scan(lambda x_t, h, w_, u_: pt.tanh(h @ w_ + x_t @ u_),
                               sequences=xss, outputs_info=h0, non_sequences=[ws, us])
     cost = hs.sum()
-    fwd = pytensor.function([ws, us, xss], cost)
     vg = pytensor.function([ws, us, xss], [cost, *pytensor.grad(cost, [ws, us])])
-    PYTENSOR_FUNCTIONS.extend([fwd, vg])
+    PYTENSOR_FUNCTIONS.append(vg)
 
     def value_and_grad(*args: np.ndarray) -> tuple[Any, Grads]:
         value, dw, du = vg(*args)
         return value, (dw, du)
 
-    return fwd, value_and_grad, (w, u, xs)
+    return value_and_grad, (w, u, xs)
+
+
+def torch_fn(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> Kernel:
+    torch = optional("torch")
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    def value_and_grad(wt: Any, ut: Any, xst: Any) -> tuple[Any, Any]:
+        h = torch.zeros((xst.shape[1], wt.shape[0]), dtype=xst.dtype)
+        total = 0
+        for x_t in xst:
+            h = torch.tanh(h @ wt + x_t @ ut)
+            total = total + h.sum()
+        return total.detach(), torch.autograd.grad(total, (wt, ut))
+
+    args = (torch.from_numpy(w.copy()).requires_grad_(), torch.from_numpy(u.copy()).requires_grad_(),
+            torch.from_numpy(xs.copy()))
+    return value_and_grad, args
+
+
+BUILDERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], Kernel]] = {
+    "jax": jax_fn, "pytensor": pytensor_fn, "torch": torch_fn,
+}
 
 
 # ---------------------------------------------------------------------------
-# The rows
+# The row
 
 
-def check_against_numpy(name: str, value: Any, grads: Any, want: np.float32, want_grads: Grads) -> None:
-    """Fail loudly when a backend's loss or gradient disagrees with BPTT in NumPy."""
-    np.testing.assert_allclose(np.asarray(value), want, rtol=1e-3, atol=1e-3, err_msg=f"{name}: loss")
-    for k, (got, g) in zip("WU", zip(grads, want_grads)):
-        scale = float(np.abs(g).max())
-        np.testing.assert_allclose(np.asarray(got), g, rtol=2e-3, atol=2e-4 * scale,
-                                   err_msg=f"{name}: gradient of {k}")
-
-
-def scan_rows(quick: bool, repeat: int, best_time: Callable[..., float]) -> list[dict[str, Any]]:
-    """The ``scan rnn value_and_grad`` and ``scan rnn forward only`` rows."""
+def scan_rows(quick: bool, rounds: int) -> list[Row]:
+    """The ``rnn value_and_grad`` row: every system's time, each checked first
+    against backpropagation through time in float64."""
     sizes = QUICK if quick else FULL
     steps, batch, d, h = sizes
     w, u, xs = scan_data(sizes)
-    want, want_grads = numpy_value_and_grad(w, u, xs)
-    np.testing.assert_allclose(want, numpy_forward(w, u, xs), rtol=1e-4)
+    want, want_grads = numpy_value_and_grad(w.astype(np.float64), u.astype(np.float64), xs.astype(np.float64))
+    builders = {"tensorir": lambda: tensorir_fn(w, u, xs), "numpy": lambda: (numpy_value_and_grad, (w, u, xs))}
+    builders.update({name: (lambda build=BUILDERS[name]: build(w, u, xs)) for name in installed()})
 
-    backends: dict[str, tuple[Fn, Fn, tuple]] = {
-        "numpy": (numpy_forward, numpy_value_and_grad, (w, u, xs)),
-        "tensorir": tensorir_fns(w, u, xs),
-    }
-    for name, build in (("jax", jax_fns), ("pytensor", pytensor_fns)):
-        fns = build(w, u, xs)
-        if fns is not None:
-            backends[name] = fns
+    def verify(name: str, result: Any) -> None:
+        value, grads = result
+        check(name, value, np.asarray(want), 1e-4, 0.0, "loss")
+        for k, got, g in zip("WU", grads, want_grads):
+            check(name, got, g, 2e-3, 2e-4, f"gradient of {k}")
 
-    shape = f"{steps} steps {d}-{h} batch {batch}"  # float32
-    vg_row: dict[str, Any] = {"label": f"scan rnn value_and_grad {shape}", "flops": None}
-    fw_row: dict[str, Any] = {"label": f"scan rnn forward only {shape}", "flops": None}
-    for name, (fwd, vg, args) in backends.items():
-        value, grads = vg(*args)  # compiles
-        check_against_numpy(name, value, grads, want, want_grads)
-        np.testing.assert_allclose(np.asarray(fwd(*args)), want, rtol=1e-3, atol=1e-3,
-                                   err_msg=f"{name}: forward loss")
-        vg_row[name] = best_time(vg, args, repeat)
-        fw_row[name] = best_time(fwd, args, repeat)
-    return [vg_row, fw_row]
-
-
-def speedup_line(rows: list[dict[str, Any]]) -> str:
-    """``scan rnn, other time / tensorir time: value_and_grad numpy 1.2x jax 0.9x ...; forward ...``
-    (> 1: tensorir is faster)."""
-    parts = []
-    for r, what in zip(rows, ("value_and_grad", "forward")):
-        others = " ".join(f"{k} {r[k] / r['tensorir']:.3g}x" for k in ("numpy", "jax", "pytensor") if k in r)
-        parts.append(f"{what} {others}")
-    return "scan rnn, other time / tensorir time: " + "; ".join(parts)
+    label = f"rnn {steps} steps value_and_grad W,U [B={batch} D={d} H={h}]"
+    kernels = build_checked(label, builders, verify)
+    times = interleaved(kernels, rounds, 1)
+    progress(label)
+    return [Row(label, times, Goal(seconds=14e-3), "ms", flops=rnn_flops(sizes))]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python benchmarks/scan_rows.py [--quick] [--repeat N]``: these rows alone."""
+    """``python benchmarks/scan_rows.py [--quick] [--rounds N]``: this row alone."""
     import argparse
 
-    from run import best_time
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats: a smoke run")
-    parser.add_argument("--repeat", type=int, default=None, help="timed runs per kernel (min is kept)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, few rounds: a smoke run")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (min is kept)")
     opts = parser.parse_args(argv)
-    rows = scan_rows(opts.quick, opts.repeat or (2 if opts.quick else 7), best_time)
-    others = [k for k in ("jax", "pytensor") if k in rows[0]]
-    print(f"{'benchmark':52s} {'numpy ms':>10s} {'tensorir ms':>12s}" + "".join(f" {k + ' ms':>12s}" for k in others))
-    for r in rows:
-        print(f"{r['label']:52s} {r['numpy'] * 1e3:10.2f} {r['tensorir'] * 1e3:12.2f}"
-              + "".join(f" {r[k] * 1e3:12.2f}" for k in others))
-    print(speedup_line(rows))
+    (row,) = scan_rows(opts.quick, opts.rounds or (2 if opts.quick else 7))
+    print(row.label)
+    for name, t in row.times.items():
+        print(f"  {name:10s} {t * 1e3:9.3f} ms  ({row.flops / t / 1e9:.1f} GFLOP/s)")
     return 0
 
 
