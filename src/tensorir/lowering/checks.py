@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from ..dialects._bindings import ir, walk
 from ..dialects.dynamic_slice import window_error
 from ..errors import CompileError
+from .common import has_function
 
 __all__ = [
     "CHECK_FN",
@@ -86,11 +87,9 @@ def _declare(module_op: ir.Operation) -> None:
     """``func.func private @tir.index_check(i1, i64, i64)`` at the top of the module, once."""
     from mlir.dialects import func
 
+    if has_function(module_op, CHECK_FN):
+        return
     body = module_op.regions[0].blocks[0]
-    for view in body.operations:
-        op = view.operation
-        if op.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == CHECK_FN:
-            return
     first = list(body.operations)[0] if len(body.operations) else None
     point = ir.InsertionPoint(first) if first is not None else ir.InsertionPoint(body)
     with point, ir.Location.unknown():

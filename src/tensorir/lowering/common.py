@@ -24,6 +24,7 @@ __all__ = [
     "broadcast_map",
     "result_sizes",
     "fill",
+    "has_function",
 ]
 
 PARALLEL = "#linalg.iterator_type<parallel>"
@@ -148,3 +149,12 @@ def elementwise(
     maps = [broadcast_map(v.type, rank) for v in operands] + [ir.AffineMap.get_identity(rank)]
     (res,) = generic(operands, [init], maps, ["parallel"] * rank, lambda *a: [body(*a[:-1])])
     return res
+
+
+def has_function(module_op: ir.Operation, name: str) -> bool:
+    """Whether the module declares or defines a ``func.func`` named ``name``."""
+    for view in module_op.regions[0].blocks[0].operations:
+        op = view.operation
+        if op.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
+            return True
+    return False

@@ -41,7 +41,7 @@ import math
 from typing import Sequence
 
 from ..dialects._bindings import ir
-from .common import index_const
+from .common import has_function, index_const
 
 __all__ = ["tir_parallel_loops", "DISPATCH", "ALIGN"]
 
@@ -153,11 +153,9 @@ def _declare_dispatch(module_op: ir.Operation) -> None:
     """``func.func private @tensorir_parallel_for(!llvm.ptr, !llvm.ptr, i64)``, once."""
     from mlir.dialects import func
 
+    if has_function(module_op, DISPATCH):
+        return
     body = module_op.regions[0].blocks[0]
-    for view in body.operations:
-        op = view.operation
-        if op.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == DISPATCH:
-            return
     ptr = ir.Type.parse("!llvm.ptr")
     with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
         decl = func.FuncOp(DISPATCH, ([ptr, ptr, ir.IntegerType.get_signless(64)], []))

@@ -73,7 +73,8 @@ from ..dialects._bindings import ir, walk
 from ..dialects.control import scan_body, scan_layout
 from ..dialects.optable import MAX_ARITY, from_mlir_type
 from ..dialects.types import Sym, TensorType
-from .autodiff.builder import E, dim, op
+from .autodiff.builder import E, dim
+from .autodiff.builder import op as build
 from .bodies import erase_dead, own_body, rebuild_scan, set_signature
 
 __all__ = ["tir_scan_pushout"]
@@ -117,14 +118,25 @@ def _batchable(op: ir.Operation, seq: set, outside: set) -> bool:
     return False
 
 
-def _pushout(scan: ir.Operation) -> bool:
+def _open(scan: ir.Operation, min_xs: int = 0) -> tuple[Any, ir.Operation, ir.Block, list[ir.Value], int, int] | None:
+    """(layout, body, its block, its arguments, number of carries, number of
+    sequences) of ``scan``; None when the body's arguments do not match the
+    scan's operand groups or it has fewer than ``min_xs`` sequences."""
     layout = scan_layout(scan)
     body = scan_body(scan)
     block = body.regions[0].blocks[0]
     args = list(block.arguments)
     nc, nx = layout.num_carry, layout.num_xs
-    if len(args) != nc + nx + layout.num_consts or nx == 0:
+    if len(args) != nc + nx + layout.num_consts or nx < min_xs:
+        return None
+    return layout, body, block, args, nc, nx
+
+
+def _pushout(scan: ir.Operation) -> bool:
+    opened = _open(scan, 1)
+    if opened is None:
         return False
+    layout, body, block, args, nc, nx = opened
     seq: set = set(args[nc:nc + nx])
     outside: set = set(args[nc + nx:])
     ops = [view.operation for view in block.operations][:-1]
@@ -304,13 +316,10 @@ def _accumulator(i: int, args: list[ir.Value], returned: list[ir.Value], nc: int
 
 
 def _accumulate_after(scan: ir.Operation) -> bool:
-    layout = scan_layout(scan)
-    body = scan_body(scan)
-    block = body.regions[0].blocks[0]
-    args = list(block.arguments)
-    nc, nx = layout.num_carry, layout.num_xs
-    if len(args) != nc + nx + layout.num_consts or nx == 0:
+    opened = _open(scan, 1)
+    if opened is None:
         return False
+    layout, body, block, args, nc, nx = opened
     ret = list(block.operations)[-1].operation
     returned = list(ret.operands)
     found = [a for a in (_accumulator(i, args, returned, nc, nx) for i in range(nc)) if a is not None]
@@ -361,7 +370,7 @@ def _accumulate_after(scan: ir.Operation) -> bool:
             if acc.form == "matmul":
                 value = _summed_product(*full, acc.parts)
             else:
-                value = op("sum", full[0], axes=(0,) + tuple(a + 1 for a in acc.axes), keepdims=False)
+                value = build("sum", full[0], axes=(0,) + tuple(a + 1 for a in acc.axes), keepdims=False)
             result = (E(init) + value).value
             for owner, index in readers:
                 owner.operands[index] = result
@@ -374,30 +383,27 @@ def _summed_product(p: E, q: E, parts: list[_Part]) -> E:
     def rows(x: E, part: _Part) -> E:  # (steps, m, k) -> (steps * m, k)
         if part.row:
             return x
-        return op("reshape", x, *([] if isinstance(dim(x, 2), int) else [dim(x, 2)]),
-                  shape=(None, dim(x, 2) if isinstance(dim(x, 2), int) else -1))
+        return build("reshape", x, *([] if isinstance(dim(x, 2), int) else [dim(x, 2)]),
+                     shape=(None, dim(x, 2) if isinstance(dim(x, 2), int) else -1))
 
     def transpose(x: E) -> E:
-        return op("transpose", x, perm=(1, 0))
+        return build("transpose", x, perm=(1, 0))
 
     if parts[0].kind == "const":
-        return op("matmul", transpose(p), op("sum", q, axes=(0,), keepdims=False))
+        return build("matmul", transpose(p), build("sum", q, axes=(0,), keepdims=False))
     if parts[1].kind == "const":
-        return op("matmul", transpose(op("sum", p, axes=(0,), keepdims=False)), q)
-    return op("matmul", transpose(rows(p, parts[0])), rows(q, parts[1]))
+        return build("matmul", transpose(build("sum", p, axes=(0,), keepdims=False)), q)
+    return build("matmul", transpose(rows(p, parts[0])), rows(q, parts[1]))
 
 
 def _outputs_from_sequences(scan: ir.Operation) -> bool:
     """A per-step output that is the step's slice of a sequence stacks that
     sequence again (reverse scans stack in step order): its result is the
     sequence itself, and the body stops returning it."""
-    layout = scan_layout(scan)
-    body = scan_body(scan)
-    block = body.regions[0].blocks[0]
-    args = list(block.arguments)
-    nc, nx = layout.num_carry, layout.num_xs
-    if len(args) != nc + nx + layout.num_consts:
+    opened = _open(scan)
+    if opened is None:
         return False
+    layout, body, block, args, nc, nx = opened
     returned = list(list(block.operations)[-1].operation.operands)
     copies = {}
     for k in range(nc, len(returned)):
@@ -425,12 +431,10 @@ def _constant_rows(scan: ir.Operation) -> bool:
     every step: the body reads that row as a constant, built once before
     the loop, instead of a stacked copy of it. One sequence is always kept
     (it gives the number of steps)."""
-    layout = scan_layout(scan)
-    body = scan_body(scan)
-    args = list(body.regions[0].blocks[0].arguments)
-    nc, nx = layout.num_carry, layout.num_xs
-    if len(args) != nc + nx + layout.num_consts or nx < 2:
+    opened = _open(scan, 2)
+    if opened is None:
         return False
+    layout, body, block, args, nc, nx = opened
     operands = list(scan.operands)
     xs = operands[layout.xs]
     for j, seq in enumerate(xs):
@@ -452,8 +456,8 @@ def _constant_rows(scan: ir.Operation) -> bool:
         with ir.InsertionPoint(scan), scan.location:
             row = E(v)
             if vt.rank == st.rank:
-                row = op("squeeze", row, axes=(0,))
-            row = op("broadcast_to", row, *dyn, shape=tuple(static[1:]))
+                row = build("squeeze", row, axes=(0,))
+            row = build("broadcast_to", row, *dyn, shape=tuple(static[1:]))
         (new_arg,) = set_signature(body, new_args=[args[nc + j].type])
         args[nc + j].replace_all_uses_with(new_arg)
         set_signature(body, drop_args=[nc + j])
@@ -472,13 +476,10 @@ def _reuse_stacked_outputs(scan: ir.Operation) -> bool:
     a carry's twin is the scan's stacked copy of it (an output returning
     the carry unchanged), a sequence slice's the sequence, a constant the
     constant itself (as :func:`_stack` builds batched ops)."""
-    layout = scan_layout(scan)
-    body = scan_body(scan)
-    block = body.regions[0].blocks[0]
-    args = list(block.arguments)
-    nc, nx = layout.num_carry, layout.num_xs
-    if len(args) != nc + nx + layout.num_consts:
+    opened = _open(scan)
+    if opened is None:
         return False
+    layout, body, block, args, nc, nx = opened
     operands = list(scan.operands)
     results = list(scan.results)
     returned = list(list(block.operations)[-1].operation.operands)
