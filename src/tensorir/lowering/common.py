@@ -25,6 +25,8 @@ __all__ = [
     "result_sizes",
     "fill",
     "has_function",
+    "defining_op",
+    "generic_inputs",
 ]
 
 PARALLEL = "#linalg.iterator_type<parallel>"
@@ -149,6 +151,19 @@ def elementwise(
     maps = [broadcast_map(v.type, rank) for v in operands] + [ir.AffineMap.get_identity(rank)]
     (res,) = generic(operands, [init], maps, ["parallel"] * rank, lambda *a: [body(*a[:-1])])
     return res
+
+
+def defining_op(v: ir.Value) -> ir.Operation | None:
+    """The operation producing ``v`` (None for a block argument)."""
+    owner = v.owner
+    if isinstance(owner, ir.Block):
+        return None
+    return owner.operation
+
+
+def generic_inputs(op: ir.Operation) -> int:
+    """How many of a ``linalg.generic``'s operands are inputs (the rest are its outs)."""
+    return int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
 
 
 def has_function(module_op: ir.Operation, name: str) -> bool:

@@ -38,6 +38,7 @@ from ..errors import CompileError
 from .bool_storage import bool_storage
 from .buffers import free_early, reuse_buffers
 from .checks import drop_declaration, thread_status
+from .common import generic_inputs
 from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
 from .parallel import tir_parallel_loops
@@ -288,22 +289,17 @@ def unshare_empty_tensors(module_op: ir.Operation) -> None:
     then the empties under them.
     """
     for op in walk(module_op, ["linalg.fill", "linalg.generic"]):
-        if op.name == "linalg.generic" and _generic_inputs(op):
+        if op.name == "linalg.generic" and generic_inputs(op):
             continue
         _one_per_use(op, inits_only=True)  # a fill only read as an input is not copied
     for op in walk(module_op, ["tensor.empty"]):
         _one_per_use(op, inits_only=False)
 
 
-def _generic_inputs(op: ir.Operation) -> int:
-    sizes = op.attributes["operandSegmentSizes"]
-    return int(ir.DenseI32ArrayAttr(sizes)[0])
-
-
 def _is_init(owner: ir.Operation, index: int) -> bool:
     """Whether operand ``index`` of ``owner`` is a destination it writes."""
     if owner.name == "linalg.generic":
-        return index >= _generic_inputs(owner)
+        return index >= generic_inputs(owner)
     if owner.name == "linalg.fill":
         return index == len(owner.operands) - 1
     return owner.name == "bufferization.materialize_in_destination" and index == 1

@@ -27,6 +27,7 @@ Takes and leaves linalg on tensors.
 from __future__ import annotations
 
 from ..dialects._bindings import ir, walk
+from .common import defining_op, empty, generic_inputs, sizes_of
 
 __all__ = ["COSTLY", "keep_costly_producers", "element_cost"]
 
@@ -34,17 +35,6 @@ __all__ = ["COSTLY", "keep_costly_producers", "element_cost"]
 # element: a transcendental function (inline polynomial or libm call) costs
 # 10 or more, a division 4, other ops 1
 COSTLY = 8
-
-
-def _owner(v: ir.Value) -> ir.Operation | None:
-    owner = v.owner
-    if isinstance(owner, ir.Block):
-        return None
-    return owner.operation if hasattr(owner, "operation") else owner
-
-
-def _n_inputs(op: ir.Operation) -> int:
-    return int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
 
 
 def _maps(op: ir.Operation) -> list[ir.AffineMap]:
@@ -86,8 +76,8 @@ def element_cost(op: ir.Operation, depth: int = 0) -> int:
     if depth > 16:
         return cost
     maps = _maps(op)
-    for i in range(_n_inputs(op)):
-        producer = _owner(op.operands[i])
+    for i in range(generic_inputs(op)):
+        producer = defining_op(op.operands[i])
         if (
             producer is not None
             and producer.name == "linalg.generic"
@@ -104,7 +94,7 @@ def _broadcast_read(value: ir.Value) -> bool:
     """Whether some generic reads ``value`` through a non-permutation map."""
     for use in value.uses:
         owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
-        if owner.name != "linalg.generic" or use.operand_number >= _n_inputs(owner):
+        if owner.name != "linalg.generic" or use.operand_number >= generic_inputs(owner):
             continue
         if not _maps(owner)[use.operand_number].is_permutation:
             return True
@@ -114,32 +104,14 @@ def _broadcast_read(value: ir.Value) -> bool:
 def _barrier(v: ir.Value, producer: ir.Operation) -> None:
     """Route every generic reading ``v`` through a materialised copy of it,
     built right after ``producer``."""
-    from mlir.dialects import bufferization, tensor
+    from mlir.dialects import bufferization
 
-    t = v.type
-    with ir.InsertionPoint(producer), producer.location:
-        sizes = [tensor.dim(v, _index(i)) if t.is_dynamic_dim(i) else int(t.shape[i]) for i in range(t.rank)]
-        dest = tensor.empty(sizes, t.element_type)
-        kept = bufferization.MaterializeInDestinationOp(t, v, dest)
-    # the ops reading v move after the producer (the index constants may stay)
-    anchor = producer
-    for size in sizes:
-        if isinstance(size, ir.Value):
-            size.owner.move_after(anchor)
-            anchor = size.owner
-    for new in (dest.owner, kept.operation):
-        new.move_after(anchor)
-        anchor = new
+    with ir.InsertionPoint.after(producer), producer.location:
+        kept = bufferization.MaterializeInDestinationOp(v.type, v, empty(sizes_of(v), v.type.element_type))
     for use in list(v.uses):
         owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
-        if owner.name == "linalg.generic" and use.operand_number < _n_inputs(owner):
+        if owner.name == "linalg.generic" and use.operand_number < generic_inputs(owner):
             owner.operands[use.operand_number] = kept.result
-
-
-def _index(i: int) -> ir.Value:
-    from mlir.dialects import arith
-
-    return arith.constant(ir.IndexType.get(), i)
 
 
 def keep_costly_producers(module_op: ir.Operation) -> None:

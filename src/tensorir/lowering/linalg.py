@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..dialects._bindings import ir, walk
-from .common import dtype_of, empty, fill, generic, index_const, scalar_const
+from .common import defining_op, dtype_of, empty, fill, generic, index_const, scalar_const
 
 __all__ = ["RULES", "BLAS_GEMM", "linalg_to_blas", "matmul_generic"]
 
@@ -150,16 +150,8 @@ def matmul_generic(
 
     (res,) = generic([a, b], [init], maps, iters, body)
     if library_call is not None:
-        _defining_op(res).attributes["library_call"] = ir.StringAttr.get(library_call)
+        defining_op(res).attributes["library_call"] = ir.StringAttr.get(library_call)
     return res
-
-
-def _defining_op(v: ir.Value) -> ir.Operation | None:
-    """The operation producing ``v`` (None for a block argument)."""
-    owner = v.owner
-    if isinstance(owner, ir.Block):
-        return None
-    return owner.operation
 
 
 def _fusion_barrier(v: ir.Value) -> ir.Value:
@@ -177,7 +169,7 @@ def _fusion_barrier(v: ir.Value) -> ir.Value:
 
 def _fusable_producer(v: ir.Value) -> bool:
     """Whether elementwise fusion could merge the producer of ``v`` into a consumer."""
-    op = _defining_op(v)
+    op = defining_op(v)
     if op is None:
         return False
     if op.name in ("tensor.expand_shape", "tensor.collapse_shape"):
@@ -192,7 +184,7 @@ def _merges_free_dims(v: ir.Value) -> bool:
     in two and expanding the other operand back with two free sizes in one
     group, which neither gemm nor the memref lowering takes: the operand is
     materialised instead (one copy, before one large gemm)."""
-    op = _defining_op(v)
+    op = defining_op(v)
     if op is None or op.name != "tensor.collapse_shape":
         return False
     src = op.operands[0].type
@@ -226,7 +218,7 @@ def _needs_result_barrier(op: ir.Operation) -> bool:
         if opdef is None or opdef.family not in _SAFE_CONSUMER_FAMILIES:
             return True
         for v in user.operands:
-            src = _defining_op(v)
+            src = defining_op(v)
             if src is not None and (src.name in _RESHAPES or (src.name.startswith("tir.") and opdef_of(src).family == "shape")):
                 return True
     return False
@@ -242,7 +234,7 @@ def _swapped_source(v: ir.Value) -> ir.Value | None:
     gemm transpose flag.
     """
     rank = v.type.rank
-    op = _defining_op(v)
+    op = defining_op(v)
     if op is None or rank < 2:
         return None
     swap = list(range(rank - 2)) + [rank - 1, rank - 2]
@@ -560,7 +552,7 @@ def _is_zero_fill_of(op: ir.Operation, c: ir.Value) -> bool:
 
 
 def _is_zero(v: ir.Value) -> bool:
-    owner = _defining_op(v)
+    owner = defining_op(v)
     if owner is None or owner.name != "arith.constant":
         return False
     attr = owner.attributes["value"]

@@ -30,7 +30,7 @@ from typing import Callable
 
 from ..dialects._bindings import ir
 from . import mathfns
-from .common import elementwise, empty, fill, generic, scalar_const, sizes_of
+from .common import dtype_of, elementwise, empty, fill, generic, scalar_const, sizes_of
 from .elementwise import SCALAR
 from .reduce import reduce_combine, reduce_generic, row_map
 
@@ -90,7 +90,7 @@ def _shift_and_sum(
     arith = _a()
     rt = _reduced_type(x, axes, keepdims)
     el = rt.element_type
-    add = reduce_combine("sum", "float32" if isinstance(el, ir.F32Type) else "float64")
+    add = reduce_combine("sum", dtype_of(el))
     m = reduce_generic(x, axes, keepdims, rt, scalar_const(el, float("-inf")), arith.maximumf)
     shift = elementwise([m], rt, lambda v: _safe_shift(v, finite_only))
     s = reduce_generic(
@@ -122,7 +122,7 @@ def _row_stats(
     arith = _a()
     rt = _reduced_type(x, axes, keepdims)
     el = rt.element_type
-    add = reduce_combine("sum", "float32" if isinstance(el, ir.F32Type) else "float64")
+    add = reduce_combine("sum", dtype_of(el))
     rank = x.type.rank
     sizes = sizes_of(x)
     kept = [i for i in range(rank) if i not in axes]
@@ -228,7 +228,7 @@ def _softmax_cross_entropy(op: ir.Operation) -> list[ir.Value]:
     rt = op.results[0].type
     el = rt.element_type
     rank = x.type.rank
-    dtype = "float32" if isinstance(el, ir.F32Type) else "float64"
+    dtype = dtype_of(el)
     add = reduce_combine("sum", dtype)
     mul_nonan = SCALAR["mul_nonan"]
     m = reduce_generic(x, axes, False, rt, scalar_const(el, float("-inf")), arith.maximumf)

@@ -245,8 +245,8 @@ def _reshape(op: ir.Operation) -> list[ir.Value]:
     if src.rank == 1:
         flat = x
     else:
-        collapsed = ir.RankedTensorType.get([_static_total(src) if _all_static(src) else dyn], el)
-        flat = _collapse(x, collapsed, [list(range(src.rank))])
+        whole = [list(range(src.rank))]
+        flat = _collapse(x, _collapsed_type(src, whole, el), whole)
     flat = _cast(flat, flat_type)
     if rt.rank == 1:
         return [_cast(flat, rt)]
@@ -300,10 +300,6 @@ def _collapsed_type(src: ir.RankedTensorType, groups: Sequence[Sequence[int]], e
                 n *= int(src.shape[i])
             shape.append(n)
     return ir.RankedTensorType.get(shape, el)
-
-
-def _all_static(t: ir.RankedTensorType) -> bool:
-    return all(not t.is_dynamic_dim(i) for i in range(t.rank))
 
 
 def _static_total(t: ir.RankedTensorType) -> int:

@@ -192,10 +192,7 @@ def _stack(v: ir.Value, mapping: dict[Any, ir.Value], existing: dict[Any, ir.Val
             new = op.clone(ir.InsertionPoint.current)
         else:
             opdef = OPS[op.name[4:]]
-            attrs = op_attrs(op, opdef)
-            if opdef.family == "reduce":
-                rank = _rank(op.operands[0])
-                attrs["axes"] = tuple(a % rank + 1 for a in attrs["axes"]) if rank else ()
+            attrs = _batched_attrs(op, opdef)
             key = (op.name, tuple(operands), repr(sorted(attrs.items())))
             if existing is not None and key in existing:
                 mapping[v] = existing[key]
@@ -205,6 +202,16 @@ def _stack(v: ir.Value, mapping: dict[Any, ir.Value], existing: dict[Any, ir.Val
                 existing[key] = new.results[0]
     mapping[v] = new.results[0]
     return new.results[0]
+
+
+def _batched_attrs(op: ir.Operation, opdef: Any) -> dict[str, Any]:
+    """The attributes of ``op``'s batched form: a reduction's axes shift by
+    the new leading step axis."""
+    attrs = op_attrs(op, opdef)
+    if opdef.family == "reduce" and "axes" in attrs:
+        rank = _rank(op.operands[0])
+        attrs["axes"] = tuple(a % rank + 1 for a in attrs["axes"]) if rank else ()
+    return attrs
 
 
 def _signatures_before(scan: ir.Operation) -> dict[Any, ir.Value]:
@@ -342,8 +349,7 @@ def _accumulate_after(scan: ir.Operation) -> bool:
     erase_dead(terms)
     set_signature(body, drop_args=sorted(gone))
     old_results = list(scan.results)
-    xs_types = [from_mlir_type(v.type) for v in operands[layout.xs]]
-    steps = xs_types[0].shape[0]
+    steps = from_mlir_type(operands[layout.xs][0].type).shape[0]
     new_types = [
         TensorType(t.dtype, (steps if isinstance(steps, int) else Sym.fresh(),) + tuple(t.shape))
         for t in (from_mlir_type(v.type) for v in stacked)
@@ -383,8 +389,8 @@ def _summed_product(p: E, q: E, parts: list[_Part]) -> E:
     def rows(x: E, part: _Part) -> E:  # (steps, m, k) -> (steps * m, k)
         if part.row:
             return x
-        return build("reshape", x, *([] if isinstance(dim(x, 2), int) else [dim(x, 2)]),
-                     shape=(None, dim(x, 2) if isinstance(dim(x, 2), int) else -1))
+        k = dim(x, 2)
+        return build("reshape", x, *([] if isinstance(k, int) else [k]), shape=(None, k if isinstance(k, int) else -1))
 
     def transpose(x: E) -> E:
         return build("transpose", x, perm=(1, 0))
@@ -405,19 +411,16 @@ def _outputs_from_sequences(scan: ir.Operation) -> bool:
         return False
     layout, body, block, args, nc, nx = opened
     returned = list(list(block.operations)[-1].operation.operands)
+    results = list(scan.results)
     copies = {}
     for k in range(nc, len(returned)):
         part = _part(returned[k], args, nc, nx)
-        if part.kind == "seq":
+        if part.kind == "seq" and results[k].type == list(scan.operands)[layout.xs][part.index].type:
             copies[k] = list(scan.operands)[layout.xs][part.index]
     if not copies:
         return False
     if own_body(scan, body):
         return True
-    results = list(scan.results)
-    for k, seq in copies.items():
-        if results[k].type != seq.type:
-            return False
     for k, seq in copies.items():
         results[k].replace_all_uses_with(seq)
     set_signature(body, returned=[v for k, v in enumerate(returned) if k not in copies])
@@ -523,10 +526,7 @@ def _find_twin(inner: ir.Operation, outer_operands: list[ir.Value], scan: ir.Ope
     opdef = OPS.get(name)
     if opdef is None:
         return None
-    want = op_attrs(inner, opdef)
-    if opdef.family == "reduce" and "axes" in want:
-        rank = _rank(inner.operands[0])
-        want = dict(want, axes=tuple(a % rank + 1 for a in want["axes"]) if rank else ())
+    want = _batched_attrs(inner, opdef)
     block = scan.block if hasattr(scan, "block") else None
     for use in outer_operands[0].uses:
         cand = use.owner.operation if hasattr(use.owner, "operation") else use.owner
