@@ -4,6 +4,9 @@ result, a view of it or a memoryview on it is never written by a later call."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import threading
 from typing import Iterator
 
@@ -249,3 +252,23 @@ def test_a_private_pool() -> None:
     assert pool.empty((10,), np.dtype("float64")).flags.owndata
     with pytest.raises(ValueError, match="the pool's limit is a number of bytes >= 0, found -1"):
         pool.limit = -1
+
+
+def _heap_tuned_in_child(env: dict[str, str]) -> str:
+    code = "import tensorir.runtime.pool as p; print(p.HEAP_TUNED)"
+    run = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                         check=True)
+    return run.stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc thresholds")
+def test_heap_thresholds_set_once_per_process() -> None:
+    """On glibc the kernels' temporaries come from the heap (mmap threshold
+    32 MiB, trim threshold 256 MiB); a user's own malloc tuning wins."""
+    import ctypes.util
+
+    if "libc.so" not in (ctypes.util.find_library("c") or ""):
+        pytest.skip("not glibc")
+    assert _heap_tuned_in_child({}) == "True"
+    assert _heap_tuned_in_child({"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=65536"}) == "False"
+    assert _heap_tuned_in_child({"MALLOC_TRIM_THRESHOLD_": "131072"}) == "False"

@@ -30,3 +30,39 @@ func.func public @mm(%arg0: memref<?x?xf32>, %arg1: memref<?x?xf32>, %arg2: memr
   }
   return
 }
+
+// An operand whose rows are strided but whose last axis has stride 1 (a
+// block of columns, a step of a stack) is passed in place: its offset moves
+// the pointer and its row stride is the leading dimension. No copy.
+// CHECK-LABEL: func.func public @mm_view
+// CHECK-NOT: memref.copy
+// CHECK-NOT: memref.alloc
+// CHECK: %{{[a-z_0-9]+}}, %[[OFF:[a-z_0-9]+]], %{{[a-z_0-9]+}}:2, %[[STRIDES:[a-z_0-9]+]]:2 = memref.extract_strided_metadata %arg0
+// CHECK: %[[LDA:.*]] = arith.maxui %[[STRIDES]]#0
+// CHECK: %[[LDA32:.*]] = arith.index_cast %[[LDA]] : index to i32
+// CHECK: arith.muli %[[OFF]]
+// CHECK: call @scipy_cblas_sgemm(%{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %[[LDA32]],
+func.func public @mm_view(%arg0: memref<?x?xf32, strided<[?, 1], offset: ?>>, %arg1: memref<?x?xf32>, %arg2: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], library_call = "scipy_cblas_sgemm"} ins(%arg0, %arg1 : memref<?x?xf32, strided<[?, 1], offset: ?>>, memref<?x?xf32>) outs(%arg2 : memref<?x?xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// A transposed view (inner stride not 1) is still copied first.
+// CHECK-LABEL: func.func public @mm_transposed_view
+// CHECK: memref.alloc
+// CHECK: memref.copy %arg0
+// CHECK: call @scipy_cblas_sgemm
+func.func public @mm_transposed_view(%arg0: memref<?x?xf32, strided<[1, ?], offset: ?>>, %arg1: memref<?x?xf32>, %arg2: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], library_call = "scipy_cblas_sgemm"} ins(%arg0, %arg1 : memref<?x?xf32, strided<[1, ?], offset: ?>>, memref<?x?xf32>) outs(%arg2 : memref<?x?xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}

@@ -39,6 +39,7 @@ from .bool_storage import bool_storage
 from .buffers import free_early, reuse_buffers
 from .checks import drop_declaration, thread_status
 from .common import generic_inputs
+from .copies import strided_copies
 from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
 from .parallel import tir_parallel_loops
@@ -334,7 +335,8 @@ def lower_to_llvm_dialect(module: ir.Module, threads: int = 1, parallel_minsize:
     def parallel(module_op: ir.Operation) -> None:
         tir_parallel_loops(module_op, threads, parallel_minsize)
 
-    steps = [(linalg_to_blas, "tir-linalg-to-blas"), (parallel, "tir-parallel-loops"), TO_LLVM]
+    steps = [(linalg_to_blas, "tir-linalg-to-blas"), (strided_copies, "tir-strided-copies"),
+             (parallel, "tir-parallel-loops"), TO_LLVM]
     run_pipeline(module, steps, "lowering to the LLVM dialect")
 
 

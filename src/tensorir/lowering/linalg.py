@@ -316,8 +316,10 @@ def linalg_to_blas(module_op: ir.Operation) -> None:
     ``beta = 0``, also when ``K = 0``), and ``func.call`` of
     ``scipy_cblas_?gemm`` (no batch axis) or ``scipy_cblas_?gemm_batch_strided``
     over the innermost batch axis inside ``scf.for`` loops over the outer ones
-    (a broadcast operand gets stride 0), on the raw aligned pointers. Operands
-    with a non-identity layout are first copied to a contiguous buffer.
+    (a broadcast operand gets stride 0), on the raw aligned pointers, offsets and
+    strides of the buffers. A strided operand whose last axis has stride 1 is
+    passed in place (its row stride as the leading dimension); any other is
+    first copied to a contiguous buffer.
     BLAS takes 32-bit sizes: each of M, N, K and each matrix must hold fewer
     than 2**31 elements.
     """
@@ -359,14 +361,29 @@ def _declare(module_op: ir.Operation, name: str, el: ir.Type) -> None:
         fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
 
 
-def _contiguous(buf: ir.Value) -> tuple[ir.Value, bool]:
-    """``buf`` itself if its layout is the identity, else a row-major copy."""
-    from mlir.dialects import memref
-
+def _unit_inner_stride(buf: ir.Value) -> bool:
+    """Whether ``buf``'s last axis is laid out with stride 1 (rows may have any
+    stride: BLAS takes it as the leading dimension)."""
     t = ir.MemRefType(buf.type)
     layout = t.layout
     if isinstance(layout, ir.AffineMapAttr) and layout.value == ir.AffineMap.get_identity(t.rank):
+        return True
+    try:
+        strides, _ = t.get_strides_and_offset()
+    except Exception:  # noqa: BLE001 - an affine-map layout has no strides
+        return False
+    return t.rank == 0 or strides[-1] == 1
+
+
+def _contiguous(buf: ir.Value) -> tuple[ir.Value, bool]:
+    """``buf`` itself if BLAS can read it in place (its last axis has stride 1:
+    an identity layout, a row or column block of a matrix, a step of a stack),
+    else a row-major copy."""
+    from mlir.dialects import memref
+
+    if _unit_inner_stride(buf):
         return buf, False
+    t = ir.MemRefType(buf.type)
     dyn = [
         memref.dim(buf, index_const(i)) for i in range(t.rank) if t.is_dynamic_dim(i)
     ]
@@ -374,6 +391,21 @@ def _contiguous(buf: ir.Value) -> tuple[ir.Value, bool]:
     copy = memref.alloc(copy_t, dyn, [])
     memref.copy(buf, copy)
     return copy, True
+
+
+def _strided_metadata(buf: ir.Value) -> tuple[ir.Value, ir.Value, list[ir.Value]]:
+    """``(aligned pointer as index, offset, strides)`` of a strided memref,
+    all in elements but the pointer."""
+    from mlir.dialects import memref
+
+    t = ir.MemRefType(buf.type)
+    idx = ir.IndexType.get()
+    base_t = ir.MemRefType.get([], t.element_type, memory_space=t.memory_space)
+    meta = ir.Operation.create(
+        "memref.extract_strided_metadata", results=[base_t, idx] + [idx] * (2 * t.rank), operands=[buf]
+    )
+    results = list(meta.results)
+    return memref.extract_aligned_pointer_as_index(results[0]), results[1], results[2 + t.rank:]
 
 
 def _gemm_layout(op: ir.Operation) -> tuple[bool, bool] | None:
@@ -419,7 +451,6 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
     el = tc.element_type
     dtype = dtype_of(tc)
     nb = len(ir.ArrayAttr(op.attributes["iterator_types"])) - 3
-    idx = ir.IndexType.get()
     i32 = ir.IntegerType.get_signless(32)
 
     def dim(v: ir.Value, axis: int) -> ir.Value:
@@ -428,12 +459,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
             return memref.dim(v, index_const(axis))
         return index_const(int(t.shape[axis]))
 
-    def row_major_strides(v: ir.Value) -> list[ir.Value]:
-        rank = ir.MemRefType(v.type).rank
-        strides = [index_const(1)] * rank
-        for axis in range(rank - 2, -1, -1):
-            strides[axis] = arith.muli(strides[axis + 1], dim(v, axis + 1))
-        return strides
+    metadata = {id(v): _strided_metadata(v) for v in (a, b, c)}
 
     def batch_strides(v: ir.Value, matrix_rank: int) -> list[ir.Value | None]:
         """Per loop batch axis, the element stride of ``v`` (None: broadcast).
@@ -442,7 +468,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
         its last ``matrix_rank`` axes are rows/columns (C may lack one).
         """
         t = ir.MemRefType(v.type)
-        st = row_major_strides(v)
+        st = metadata[id(v)][2]
         n_batch = t.rank - matrix_rank
         offset = nb - n_batch
         out: list[ir.Value | None] = [None] * nb
@@ -461,7 +487,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
     M, K = (dim(a, ra - 1), dim(a, ra - 2)) if trans_a else (dim(a, ra - 2), dim(a, ra - 1))
     N = dim(b, rb - 2) if trans_b else dim(b, rb - 1)
     strides = [batch_strides(a, 2), batch_strides(b, 2), batch_strides(c, tc.rank - nb)]
-    bases = [memref.extract_aligned_pointer_as_index(v) for v in (a, b, c)]
+    bases = [metadata[id(v)][0] for v in (a, b, c)]
     elsize = index_const(ir.FloatType(el).width // 8)
     ptr_t = ir.Type.parse("!llvm.ptr")
     i64 = ir.IntegerType.get_signless(64)
@@ -477,7 +503,15 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
         arith.constant(i32, CBLAS_TRANS if trans_b else CBLAS_NO_TRANS),
     ]
     sizes = [as_i32(M), as_i32(N), as_i32(K)]
-    lds = [as_i32(at_least_one(dim(a, ra - 1))), as_i32(at_least_one(dim(b, rb - 1))), as_i32(at_least_one(N))]
+    def leading(v: ir.Value, cols: ir.Value, matrix_rank: int) -> ir.Value:
+        """The stride of ``v``'s rows; with one row any value of at least its
+        width does (BLAS wants ``ld >= max(1, cols)`` even if never used)."""
+        rank = ir.MemRefType(v.type).rank
+        if matrix_rank < 2:
+            return as_i32(at_least_one(cols))
+        return as_i32(arith.maxui(metadata[id(v)][2][rank - 2], at_least_one(cols)))
+
+    lds = [leading(a, dim(a, ra - 1), 2), leading(b, dim(b, rb - 1), 2), leading(c, N, tc.rank - nb)]
     one, zero = scalar_const(el, 1), scalar_const(el, 0)
     zero_i = index_const(0)
 
@@ -512,7 +546,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
             scf.YieldOp([])
         return name
 
-    callee = loops(0, [zero_i, zero_i, zero_i])
+    callee = loops(0, [metadata[id(v)][1] for v in (a, b, c)])
     for buf, copied in ((a, a_copied), (b, b_copied)):
         if copied:
             memref.dealloc(buf)

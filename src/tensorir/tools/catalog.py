@@ -13,6 +13,7 @@ from __future__ import annotations
 from .. import passes as _passes
 from ..lowering.bool_storage import bool_storage
 from ..lowering.buffers import free_early, reuse_buffers
+from ..lowering.copies import strided_copies
 from ..lowering.cpu import drop_update_results, entry_abi, unshare_empty_tensors
 from ..lowering.fusion import keep_costly_producers
 from ..lowering.linalg import linalg_to_blas
@@ -53,6 +54,11 @@ LOWERING_STEPS: dict[str, Pass] = {
         Pass("tir-free-early", free_early, "free each buffer right after its last use (after deallocation)"),
         Pass("tir-bool-storage", bool_storage, "store bool buffers as i8, one byte per element as NumPy does"),
         Pass("tir-linalg-to-blas", linalg_to_blas, "replace marked float contractions on buffers by OpenBLAS gemm calls"),
+        Pass(
+            "tir-strided-copies",
+            strided_copies,
+            "turn memref.copy ops that would call memrefCopy (one element per call) into loops",
+        ),
         Pass(
             "tir-parallel-loops",
             tir_parallel_loops,
