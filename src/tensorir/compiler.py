@@ -141,6 +141,16 @@ class Executable:
     the traced structure, or :data:`MISS`. Results of a megabyte or more come
     from :mod:`tensorir.runtime.pool` while ``config.result_pool`` is on.
     ``checks``: the kernel's run-time index checks (``lowering/checks.py``).
+
+    ``entry(head, returns, names)`` builds another entry over the same glue
+    (``tensorir.function`` builds one that checks its inputs and reads its
+    shared variables): a function of ``args`` that runs the lines ``head``,
+    which must bind ``a{i}`` to the ``i``-th traced input (C-contiguous, of
+    its traced dtype and rank) and ``s{i}`` to its shape when its rank is
+    not 0, or ``return MISS``; then the glue, and ``return <returns>``, an
+    expression over ``returned`` (the glue's names of the outputs that are
+    not updates, in order). ``names``: the globals ``head`` uses besides
+    ``MISS``.
     """
 
     def __init__(
@@ -157,7 +167,8 @@ class Executable:
         self.arg_names = [s.name for s in traced.specs]
         self.check_finite = check_finite
         self.checks = list(checks)
-        self.run, self.call = _make_runner(traced, kernel.call, check_finite, self.checks)
+        self.run, self.entry, self.returned = _make_runner(traced, kernel.call, check_finite, self.checks)
+        self.call = _jit_entry(traced, self.entry, self.returned)
 
 
 def compile_traced(traced: Traced, pipeline: str = "fast_run", check_finite: bool = False) -> Executable:
@@ -263,14 +274,14 @@ def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
 
 def _make_runner(
     traced: Traced, kernel: Callable[..., None], check_finite: bool, checks: Sequence[IndexCheck] = ()
-) -> tuple[Callable[[list[np.ndarray]], list[np.ndarray]], Callable[[tuple], Any]]:
+) -> tuple[Callable[[list[np.ndarray]], list[np.ndarray]], Callable[..., Callable[[tuple], Any]], list[str]]:
     """Generate the per-call glue: shape checks, output allocation, the call.
 
-    Two entries share it: ``run(arrays)`` takes arrays already checked and
-    made contiguous by the caller and returns the list of outputs;
-    ``call(args)`` takes a jit call's positional arguments, checks that they
-    are of the traced signature (see :func:`_fast_entry`; ``MISS`` when not)
-    and returns the outputs in the traced structure.
+    Returns ``run(arrays)``, which takes arrays already checked and made
+    contiguous by the caller and returns the list of outputs; ``entry``,
+    which builds further entries over the same glue behind a head of
+    argument checks (see :class:`Executable`); and the glue's names of the
+    returned outputs.
 
     With run-time index ``checks`` the kernel takes a zeroed ``status``
     array last; when a check failed it holds (check id, index, axis size)
@@ -337,11 +348,6 @@ def _make_runner(
         restore = "".join(f"(a{j}, b{j}), " for j in updated if not complete)
         lines.append(f"    if st[0]: index_error(st, ({restore}))")
     run_lines = ["def run(args):", *head, *lines, f"    return [{', '.join(outs)}]"]
-    constants: dict[str, Any] = {}
-    call_lines = _fast_entry(traced, outs, constants)
-    if call_lines:
-        returns = call_lines.pop()
-        call_lines += lines + [returns]
 
     def fail(k: int, va: int, vb: int) -> None:
         msg, loc = messages[k]
@@ -373,13 +379,30 @@ def _make_runner(
         "kernel": kernel,
         "check_finite": lambda arrays: _check_finite(arrays, names),
         **{f"dt{j}": np.dtype(v.type.dtype) for j, v in enumerate(traced.outputs) if j not in traced.updates},
-        **constants,
+        "MISS": MISS,
     }
     exec("\n".join(run_lines), namespace)  # noqa: S102 - generated from our own Sym trees
-    if not call_lines:
-        return namespace["run"], _no_fast_entry
-    exec("\n".join(call_lines), namespace)  # noqa: S102
-    return namespace["run"], namespace["call"]
+
+    def entry(head: Sequence[str], returns: str, names: dict[str, Any]) -> Callable[[tuple], Any]:
+        scope = {**namespace, **names}
+        exec("\n".join(["def call(args):", *head, *lines, f"    return {returns}"]), scope)  # noqa: S102
+        return scope["call"]
+
+    return namespace["run"], entry, outs
+
+
+def _jit_entry(
+    traced: Traced, entry: Callable[..., Callable[[tuple], Any]], returned: list[str]
+) -> Callable[[tuple], Any]:
+    """``call(args)`` of a jit signature: takes a jit call's positional
+    arguments, checks that they are of the traced signature (see
+    :func:`_fast_entry`; ``MISS`` when not) and returns the outputs in the
+    traced structure; :func:`_no_fast_entry` where there is none."""
+    names: dict[str, Any] = {}
+    found = _fast_entry(traced, returned, names)
+    if found is None:
+        return _no_fast_entry
+    return entry(*found, names)
 
 
 MISS = object()
@@ -394,10 +417,11 @@ def _no_fast_entry(args: tuple) -> Any:
 _WEAK_TYPES = {"float64": "float", "int64": "int", "bool": "bool"}
 
 
-def _fast_entry(traced: Traced, outs: list[str], constants: dict[str, Any]) -> list[str]:
-    """The head of ``call(args)`` (the checks that ``args`` are of the traced
-    signature, else ``return MISS``) and, last, its return line; empty when
-    the outputs do not match ``traced.out_tree`` leaf for leaf (``function``).
+def _fast_entry(traced: Traced, outs: list[str], constants: dict[str, Any]) -> tuple[list[str], str] | None:
+    """The head of a jit ``call(args)`` (the checks that ``args`` are of the
+    traced signature, else ``return MISS``) and the expression it returns;
+    None when the outputs do not match ``traced.out_tree`` leaf for leaf
+    (a ``function``'s graph, whose own entry is built by ``function.py``).
 
     An array argument matches when it is exactly an ``ndarray``, of the
     traced dtype (the dtype object itself: a byte-swapped or otherwise
@@ -409,22 +433,22 @@ def _fast_entry(traced: Traced, outs: list[str], constants: dict[str, Any]) -> l
     try:
         result = _tree_expr(traced.out_tree, leaves, constants)
     except StopIteration:
-        return []
+        return None
     if next(leaves, None) is not None:
-        return []
+        return None
     n = len(traced.specs)
     if n != len(traced.inputs):
-        return []
-    lines = ["def call(args):", f"    if len(args) != {n}: return MISS"]
+        return None
+    lines = [f"    if len(args) != {n}: return MISS"]
     if n:
         lines.append(f"    {''.join(f'a{i}, ' for i in range(n))}= args")
-    constants.update(MISS=MISS, ndarray=np.ndarray, asarray=np.asarray)
+    constants.update(ndarray=np.ndarray, asarray=np.asarray)
     for i, spec in enumerate(traced.specs):
         constants[f"D{i}"] = np.dtype(spec.dtype)
         if spec.weak:
             python_type = _WEAK_TYPES.get(spec.dtype)
             if python_type is None or spec.rank:
-                return []
+                return None
             lines.append(f"    if type(a{i}) is not {python_type}: return MISS")
             lines.append(f"    a{i} = asarray(a{i}, D{i})")
             continue
@@ -440,7 +464,7 @@ def _fast_entry(traced: Traced, outs: list[str], constants: dict[str, Any]) -> l
         else:
             dims = f"1 in s{i}"
         lines.append(f"    if len(s{i}) != {spec.rank} or {dims}: return MISS")
-    return lines + [f"    return {result}"]
+    return lines, result
 
 
 def _tree_expr(tree: Any, leaves: Iterator[str], constants: dict[str, Any]) -> str:

@@ -14,7 +14,10 @@ updates need; every update reads the values from before the call and is
 written after, into the shared variable's own buffer (no new allocation:
 ``w.get_value(borrow=True)`` is the same array before and after);
 ``givens`` replaces variables of the graph by other expressions before
-compiling. One compilation serves every size of the free dims.
+compiling. One compilation serves every size of the free dims. A call
+with one C-contiguous NumPy array per input, of its dtype, runs the
+compiled glue directly (``f.fast_path``, in the modes that only run the
+compiled code); any other call converts its arguments first, or raises.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .compiler import Executable, Lowered, _entry_name, compile_traced, lower
+from .compiler import MISS, Executable, Lowered, _entry_name, _no_fast_entry, compile_traced, lower
 from .errors import ArgumentError, DTypeError, ShapeError
 from .frontend.core import as_variable, cast
 from .frontend.graph import Variable, all_nodes, toposort
@@ -96,6 +99,8 @@ class Function:
         t = time.perf_counter()
         graph_seconds = t - started
         self._exe: Executable = compile_traced(self._traced, self.mode.pipeline)
+        # calls of plain arrays in a mode that only runs the compiled code
+        self._fast: Callable[[tuple], Any] = self._fast_entry() if type(self.mode).run is Mode.run else _no_fast_entry
         self.compile_seconds = time.perf_counter() - t
         self._reference: Any = None
         from .config import config
@@ -215,15 +220,65 @@ class Function:
         specs = [ArgSpec(v.name or f"input{i}", v.type.dtype, tuple(d == 1 for d in v.shape)) for i, v in enumerate(inputs)]
         return Traced(self.name, inputs, all_outputs, specs, ("leaf",), all_nodes(all_outputs), updates, checks)
 
+    def _fast_entry(self) -> Callable[[tuple], Any]:
+        """The Executable's glue behind checks that the positional arguments
+        need no conversion: one ``ndarray`` per input, of its dtype (the
+        dtype object itself), C-contiguous, of its rank and its declared
+        sizes; the shared variables' values are read at each call. Any other
+        call returns ``MISS`` and takes :meth:`_call`, which converts or
+        raises the precise error."""
+        n = len(self.inputs)
+        head = [f"    if len(args) != {n}: return MISS"]
+        if n:
+            head.append(f"    {''.join(f'a{i}, ' for i in range(n))}= args")
+        names: dict[str, Any] = {"ndarray": np.ndarray}
+        for i, v in enumerate(self.inputs):
+            names[f"D{i}"] = np.dtype(v.type.dtype)
+            head.append(
+                f"    if type(a{i}) is not ndarray or a{i}.dtype is not D{i} or not a{i}.flags.c_contiguous: return MISS"
+            )
+            if not v.ndim:
+                head.append(f"    if a{i}.ndim: return MISS")
+                continue
+            declared = getattr(v, "declared", None) or (None,) * v.ndim
+            sizes = [(k, d if d is not None else v.shape[k]) for k, d in enumerate(declared)]
+            dims = "".join(f" or s{i}[{k}] != {d}" for k, d in sizes if isinstance(d, int))
+            head.append(f"    s{i} = a{i}.shape")
+            head.append(f"    if len(s{i}) != {v.ndim}{dims}: return MISS")
+        for j, var in enumerate(self.shared):
+            i = n + j
+            names[f"V{j}"] = var
+            head.append(f"    a{i} = V{j}._value")
+            if var.ndim:
+                head.append(f"    s{i} = a{i}.shape")
+        returned = self._exe.returned
+        returns = returned[0] if self._single else f"[{''.join(o + ', ' for o in returned)}]"
+        return self._exe.entry(head, returns, names)
+
     # -- calling -------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.profile is None:
+            if not kwargs:
+                out = self._fast(args)
+                if out is not MISS:
+                    return out
             return self._call(args, kwargs)
         t = time.perf_counter()
         try:
+            if not kwargs:
+                out = self._fast(args)
+                if out is not MISS:
+                    return out
             return self._call(args, kwargs)
         finally:
             self.profile.record(time.perf_counter() - t)
+
+    @property
+    def fast_path(self) -> bool:
+        """Whether calls with plain NumPy arrays of the inputs' dtypes, ranks
+        and declared sizes skip argument conversion and the mode (only
+        modes that run nothing but the compiled code allow it)."""
+        return self._fast is not _no_fast_entry
 
     def _call(self, args: tuple, kwargs: dict) -> Any:
         if kwargs:
