@@ -25,6 +25,11 @@ or ``TENSORIR_FLAGS="floatX=float32,optimizer=fast_compile"`` in the environment
 * ``parallel_minsize``: loops over fewer elements than this stay on one
   thread, where starting a second would cost more than it saves (Theano's
   ``openmp_elemwise_minsize``). Read at compile time.
+* ``stream_minsize``: results of at least this many bytes (per thread's
+  share) are written with non-temporal stores, which skip reading each cache
+  line before overwriting it (``tir-stream-stores``); smaller ones keep
+  ordinary stores, as the caller may read them while they are still cached.
+  4 MiB by default; ``0`` streams every result it can. Read at compile time.
 * ``cache``: keep compiled machine code on disk, under ``compiledir``, so a
   new process calling the same function with the same signature loads it
   instead of compiling it. ``True`` by default.
@@ -62,6 +67,7 @@ class Config:
         "profile": False,
         "threads": os.cpu_count() or 1,
         "parallel_minsize": 100_000,
+        "stream_minsize": 4 << 20,
         "cache": True,
         "compiledir": os.path.join(
             os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "tensorir"

@@ -7,6 +7,7 @@
 # ruff: noqa: F821  (`config` and `lit_config` are provided by lit)
 
 import os
+import platform
 import shutil
 import sys
 
@@ -38,3 +39,6 @@ def _find_filecheck():
 
 config.substitutions.append((r"\btensorir-opt\b", f'"{sys.executable}" -m tensorir.tools.opt'))
 config.substitutions.append((r"\bFileCheck\b", f'"{_find_filecheck()}"'))
+# `REQUIRES: x86_64`: tests of rewrites only done for x86-64 hosts (streaming stores)
+if platform.machine().lower() in ("x86_64", "amd64"):
+    config.available_features.add("x86_64")

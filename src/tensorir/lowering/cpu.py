@@ -43,7 +43,9 @@ from .copies import strided_copies
 from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
 from .parallel import tir_parallel_loops
+from .streaming import mark_streams, stream_stores
 from .scan import tir_scan_to_loop
+from .siblings import fuse_siblings
 from .to_linalg import tir_to_linalg
 
 __all__ = [
@@ -207,7 +209,10 @@ OUT_PARAM = "tir.out"
 FUSE = [
     "func.func(canonicalize,cse,linalg-generalize-named-ops)",
     (keep_costly_producers, "tir-keep-costly-producers"),
-    "func.func(linalg-fuse-elementwise-ops,canonicalize,cse)",
+    # twice: moving reshapes through elementwise ops leaves tensor.dim reads of
+    # their results, and a producer with a second use is not fused until
+    # canonicalize has folded those
+    "func.func(linalg-fuse-elementwise-ops,canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize,cse)",
 ]
 
 BUFFERIZE = (
@@ -220,7 +225,7 @@ DEALLOCATE = "buffer-deallocation-pipeline"
 
 TO_LLVM = (
     "convert-linalg-to-loops,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm,"
+    "convert-vector-to-llvm,finalize-memref-to-llvm,"
     "convert-math-to-funcs,convert-math-to-llvm{approximate-log1p=false},convert-math-to-libm,"
     "convert-arith-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,convert-index-to-llvm,"
     "convert-ub-to-llvm,reconcile-unrealized-casts"
@@ -326,17 +331,30 @@ def _one_per_use(op: ir.Operation, inits_only: bool) -> None:
         owner.operands[index] = clone.results[0]
 
 
-def lower_to_llvm_dialect(module: ir.Module, threads: int = 1, parallel_minsize: int = 0) -> None:
+def lower_to_llvm_dialect(
+    module: ir.Module, threads: int = 1, parallel_minsize: int = 0, stream_minsize: int | None = None
+) -> None:
     """Buffers -> LLVM dialect; with ``threads`` > 1 big loop nests are split
     over that many threads (``tir-parallel-loops``) when their iteration space
     has ``parallel_minsize`` elements or more (``ti.config.threads``,
-    ``ti.config.parallel_minsize``)."""
+    ``ti.config.parallel_minsize``); results of ``stream_minsize`` bytes or
+    more are written with non-temporal stores (``tir-stream-stores``;
+    ``ti.config.stream_minsize`` when None)."""
+    if stream_minsize is None:
+        from ..config import config
+
+        stream_minsize = config.stream_minsize
 
     def parallel(module_op: ir.Operation) -> None:
         tir_parallel_loops(module_op, threads, parallel_minsize)
 
+    def stream(module_op: ir.Operation) -> None:
+        stream_stores(module_op, minsize=stream_minsize)
+
     steps = [(linalg_to_blas, "tir-linalg-to-blas"), (strided_copies, "tir-strided-copies"),
-             (parallel, "tir-parallel-loops"), TO_LLVM]
+             (fuse_siblings, "tir-fuse-siblings"), (mark_streams, "tir-mark-streams"),
+             (parallel, "tir-parallel-loops"),
+             (stream, "tir-stream-stores"), TO_LLVM]
     run_pipeline(module, steps, "lowering to the LLVM dialect")
 
 

@@ -19,6 +19,8 @@ from ..lowering.fusion import keep_costly_producers
 from ..lowering.linalg import linalg_to_blas
 from ..lowering.parallel import tir_parallel_loops
 from ..lowering.scan import tir_scan_to_loop
+from ..lowering.siblings import fuse_siblings
+from ..lowering.streaming import mark_streams, stream_stores
 from ..lowering.to_linalg import tir_to_linalg
 from ..passes import Pass
 
@@ -60,10 +62,26 @@ LOWERING_STEPS: dict[str, Pass] = {
             "turn memref.copy ops that would call memrefCopy (one element per call) into loops",
         ),
         Pass(
+            "tir-fuse-siblings",
+            fuse_siblings,
+            "join elementwise loop nests that read one buffer (softmax and log_softmax of x) into one pass over it",
+        ),
+        Pass(
+            "tir-mark-streams",
+            mark_streams,
+            "mark the elementwise ops writing results that tir-stream-stores may rewrite",
+        ),
+        Pass(
             "tir-parallel-loops",
             tir_parallel_loops,
             "split elementwise ops and reductions on buffers into chunks run on threads (two here; "
             "compiled functions use ti.config.threads and parallel_minsize)",
+        ),
+        Pass(
+            "tir-stream-stores",
+            stream_stores,
+            "write marked results of 4 MiB or more with vectorised non-temporal stores (x86-64; compiled "
+            "functions use ti.config.stream_minsize)",
         ),
     ]
 }
