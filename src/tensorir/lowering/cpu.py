@@ -348,10 +348,13 @@ def lower_to_llvm_dialect(
     def parallel(module_op: ir.Operation) -> None:
         tir_parallel_loops(module_op, threads, parallel_minsize)
 
+    def blas(module_op: ir.Operation) -> None:
+        linalg_to_blas(module_op, threads)
+
     def stream(module_op: ir.Operation) -> None:
         stream_stores(module_op, minsize=stream_minsize)
 
-    steps = [(linalg_to_blas, "tir-linalg-to-blas"), (strided_copies, "tir-strided-copies"),
+    steps = [(blas, "tir-linalg-to-blas"), (strided_copies, "tir-strided-copies"),
              (fuse_siblings, "tir-fuse-siblings"), (mark_streams, "tir-mark-streams"),
              (parallel, "tir-parallel-loops"),
              (stream, "tir-stream-stores"), TO_LLVM]

@@ -31,6 +31,7 @@ from typing import Callable
 
 from ..dialects._bindings import ir, walk
 from .common import defining_op, dtype_of, empty, fill, generic, index_const, scalar_const
+from .outline import fresh_name, function_of, outline_loop
 
 __all__ = ["RULES", "BLAS_GEMM", "linalg_to_blas", "matmul_generic"]
 
@@ -304,7 +305,13 @@ RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {
 # tir-linalg-to-blas: marked float contractions on buffers -> OpenBLAS calls
 
 
-def linalg_to_blas(module_op: ir.Operation) -> None:
+GEMM_MINSIZE = 1 << 22
+"""Gemms with fewer multiply-adds (``M * N * K``, times the batch) run on the
+calling thread: below this, waking a second thread costs more than it saves
+(a 32x256x256 step of an RNN, ~40 us on one core)."""
+
+
+def linalg_to_blas(module_op: ir.Operation, threads: int = 1, minsize: int = GEMM_MINSIZE) -> None:
     """``tir-linalg-to-blas``: replace marked contractions on memrefs by gemm calls.
 
     Takes in: bufferized IR where a ``linalg.generic`` whose ``library_call``
@@ -322,6 +329,14 @@ def linalg_to_blas(module_op: ir.Operation) -> None:
     first copied to a contiguous buffer.
     BLAS takes 32-bit sizes: each of M, N, K and each matrix must hold fewer
     than 2**31 elements.
+
+    OpenBLAS itself runs on one thread (``runtime/blas.py``): its own threads
+    spin while they wait, and a busy machine then stretches a 3 ms batched
+    matmul to seconds. With ``threads`` > 1, a call doing at least ``minsize``
+    multiply-adds (known at run time) is split instead into ``threads``
+    chunks of rows of ``C`` (of the innermost batch axis for a batched gemm),
+    each one gemm call, run through the parallel dispatcher
+    (``lowering/outline.py``), whose threads block rather than spin.
     """
     wanted = set(BLAS_GEMM.values())
     declared: set[str] = set()
@@ -335,7 +350,10 @@ def linalg_to_blas(module_op: ir.Operation) -> None:
         if layout is None:
             continue
         with ir.InsertionPoint(op), op.location:
-            callee = _emit_gemm(op, *layout)
+            callee, chunk_loops = _emit_gemm(op, *layout, threads=threads, minsize=minsize)
+        for loop in chunk_loops:
+            fn = ir.StringAttr(function_of(loop).attributes["sym_name"]).value
+            outline_loop(loop, module_op, fresh_name(module_op, fn))
         if callee not in declared:
             _declare(module_op, callee, op.operands[2].type.element_type)
             declared.add(callee)
@@ -433,8 +451,10 @@ def _gemm_layout(op: ir.Operation) -> tuple[bool, bool] | None:
     return a_inner == (k, m), b_inner == (n, k)
 
 
-def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
-    """Emit the BLAS calls for one marked contraction; returns the callee's name.
+def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
+               minsize: int = GEMM_MINSIZE) -> tuple[str, list[ir.Operation]]:
+    """Emit the BLAS calls for one marked contraction; returns the callee's
+    name and the chunk loops to run on threads (none when ``threads`` is 1).
 
     ``trans_a`` (``trans_b``): ``A`` is stored ``(..., K, M)`` (``B`` is
     ``(..., N, K)``), see :func:`_gemm_layout`. Row-major leading dimensions
@@ -512,24 +532,59 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
         return as_i32(arith.maxui(metadata[id(v)][2][rank - 2], at_least_one(cols)))
 
     lds = [leading(a, dim(a, ra - 1), 2), leading(b, dim(b, rb - 1), 2), leading(c, N, tc.rank - nb)]
+    # element strides of a row of A and of C, for splitting C's rows
+    strides_2d = [metadata[id(a)][2][ra - 2], None, metadata[id(c)][2][tc.rank - 2] if tc.rank - nb >= 2 else None]
     one, zero = scalar_const(el, 1), scalar_const(el, 0)
     zero_i = index_const(0)
 
-    def emit_call(offsets: list[ir.Value]) -> str:
+    chunk_loops: list[ir.Operation] = []
+
+    def call(offsets: list[ir.Value], rows: ir.Value, group: ir.Value | None) -> str:
         pa, pb, pc = (pointer(base, off) for base, off in zip(bases, offsets))
-        if nb == 0:
+        m_size = [as_i32(rows)] + sizes[1:]
+        if group is None:
             name = BLAS_GEMM[dtype]
-            func.call([], name, ints + sizes + [one, pa, lds[0], pb, lds[1], zero, pc, lds[2]])
+            func.call([], name, ints + m_size + [one, pa, lds[0], pb, lds[1], zero, pc, lds[2]])
             return name
         name = BLAS_GEMM_BATCH[dtype]
         inner = [s[nb - 1] for s in strides]
         st = [as_i32(s) if s is not None else arith.constant(i32, 0) for s in inner]
-        group = as_i32(dim(c, nb - 1))
         func.call(
             [],
             name,
-            ints + sizes + [one, pa, lds[0], st[0], pb, lds[1], st[1], zero, pc, lds[2], st[2], group],
+            ints + m_size + [one, pa, lds[0], st[0], pb, lds[1], st[1], zero, pc, lds[2], st[2], as_i32(group)],
         )
+        return name
+
+    def emit_call(offsets: list[ir.Value]) -> str:
+        group = dim(c, nb - 1) if nb else None
+        if threads < 2 or (group is None and strides_2d[2] is None):
+            return call(offsets, M, group)  # (a matrix-vector product: C has no rows to split)
+        # chunks of C's rows (of the innermost batch axis when batched)
+        total = group if group is not None else M
+        work = arith.muli(arith.muli(M, N), K)
+        if group is not None:
+            work = arith.muli(work, group)
+        big = arith.cmpi(arith.CmpIPredicate.uge, work, index_const(minsize))
+        parts = arith.select(big, index_const(threads), index_const(1))
+        chunk = arith.ceildivui(total, parts)
+        if group is None:  # whole 16-row blocks: OpenBLAS's sgemm kernel works on 16 rows
+            chunk = arith.muli(arith.ceildivui(chunk, index_const(16)), index_const(16))
+        chunk = arith.maxui(chunk, index_const(1))
+        loop = scf.ForOp(zero_i, arith.ceildivui(total, chunk), index_const(1))
+        with ir.InsertionPoint(loop.body):
+            lo = arith.muli(loop.induction_variable, chunk)
+            length = arith.minui(chunk, arith.subi(total, lo))
+            if group is None:
+                # rows of A: row lo of a row-major A, column lo of a transposed one
+                steps = [index_const(1) if trans_a else strides_2d[0], None, strides_2d[2]]
+            else:
+                steps = [s[nb - 1] for s in strides]
+            moved = [off if step is None else arith.addi(off, arith.muli(lo, step))
+                     for off, step in zip(offsets, steps)]
+            name = call(moved, M if group is not None else length, length if group is not None else None)
+            scf.YieldOp([])
+        chunk_loops.append(loop.operation)
         return name
 
     def loops(axis: int, offsets: list[ir.Value]) -> str:
@@ -550,7 +605,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool) -> str:
     for buf, copied in ((a, a_copied), (b, b_copied)):
         if copied:
             memref.dealloc(buf)
-    return callee
+    return callee, chunk_loops
 
 
 def _erase_zero_fill_of(c: ir.Value, op: ir.Operation) -> None:

@@ -12,6 +12,7 @@ a 32-bit int), independent of the copy bundled inside NumPy.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import threading
@@ -49,14 +50,33 @@ def library_path() -> str:
 
 
 def ensure_loaded() -> str:
-    """Load OpenBLAS into the process for the JIT (idempotent); returns its path."""
+    """Load OpenBLAS into the process for the JIT (idempotent); returns its path.
+
+    OpenBLAS is set to one thread: compiled code splits large gemms over its
+    own threads (``tir-linalg-to-blas``). OpenBLAS's threads wait for work by
+    spinning, so with another busy process on the machine a batched matmul
+    that takes 3 ms alone took 2-4 s, and a 256x784x512 gemm 40 ms instead of
+    0.8. This copy of OpenBLAS is tensorir's own (NumPy bundles another), so
+    nothing else in the process is affected.
+    """
     global _loaded
     with _lock:
         if _loaded is None:
             path = library_path()
             llvm.load_library_permanently(path)
+            _one_thread(path)
             _loaded = path
         return _loaded
+
+
+def _one_thread(path: str) -> None:
+    lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    setter = getattr(lib, "scipy_openblas_set_num_threads", None)
+    if setter is None:
+        raise CompileError(f"{path} has no scipy_openblas_set_num_threads; reinstall scipy-openblas32")
+    setter.argtypes = (ctypes.c_int,)
+    setter.restype = None
+    setter(1)
 
 
 def ensure_loaded_for(llvm_ir: str) -> None:

@@ -1,0 +1,123 @@
+"""Run the iterations of a loop on threads, through the parallel dispatcher.
+
+``tir-parallel-loops`` splits ``linalg.generic`` ops; other lowerings (the
+BLAS calls of ``tir-linalg-to-blas``) build their chunks as a plain loop and
+hand it here::
+
+    scf.for %c = %c0 to %count step %c1 { <chunk %c> }
+
+becomes a context struct holding every value the body reads, a private
+``func.func @name(%ctx: !llvm.ptr, %c: i64)`` that unpacks them and runs the
+body, and ``call @tensorir_parallel_for(@name, %ctx, %count)``: chunk 0 on
+the calling thread, the others on the async runtime's threads
+(``runtime/threads.py``). The iterations must be independent.
+"""
+
+from __future__ import annotations
+
+from ..dialects._bindings import ir
+from .parallel import (DISPATCH, _captures, _declare_dispatch, _field, _from_slot, _is_constant, _rebind,
+                       _slot_type, _to_slot)
+
+__all__ = ["outline_loop", "function_of", "fresh_name"]
+
+
+def function_of(op: ir.Operation) -> ir.Operation:
+    """The ``func.func`` holding ``op``."""
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        parent = parent.parent
+    if parent is None:
+        raise ValueError(f"{op.name} is not inside a func.func")
+    return parent
+
+
+def fresh_name(module_op: ir.Operation, stem: str) -> str:
+    """``stem_chunkK`` for the first K no symbol of the module uses."""
+    taken = set()
+    for view in module_op.regions[0].blocks[0].operations:
+        if "sym_name" in view.operation.attributes:
+            taken.add(ir.StringAttr(view.operation.attributes["sym_name"]).value)
+    k = 0
+    while f"{stem}_chunk{k}" in taken:
+        k += 1
+    return f"{stem}_chunk{k}"
+
+
+def outline_loop(loop: ir.Operation, module_op: ir.Operation, name: str) -> None:
+    """Replace ``loop`` (an ``scf.for`` from 0 by 1 with no results) by a
+    dispatch of its iterations; the chunk function follows the function
+    holding the loop."""
+    from mlir.dialects import arith, func
+
+    fn = function_of(loop)
+    body_ops = [v.operation for v in loop.regions[0].blocks[0].operations][:-1]  # without scf.yield
+    iv = loop.regions[0].blocks[0].arguments[0]
+    count = loop.operands[1]
+    captured: list[ir.Value] = []
+    consts: list[ir.Value] = []
+    for op in body_ops:
+        for v in _captures(op):
+            if v == iv or _inside_loop(v, loop):
+                continue
+            bucket = consts if _is_constant(v) else captured
+            if not any(v == w for w in bucket):
+                bucket.append(v)
+    slots = [_slot_type(v.type) for v in captured]
+    struct = ir.Type.parse("!llvm.struct<(" + ", ".join(str(s) for s in slots) + ")>")
+    ptr = ir.Type.parse("!llvm.ptr")
+    i64 = ir.IntegerType.get_signless(64)
+    index = ir.IndexType.get()
+    _declare_dispatch(module_op)
+
+    with ir.InsertionPoint(loop), loop.location:
+        one = ir.Operation.create(
+            "llvm.mlir.constant", results=[i64], attributes={"value": ir.IntegerAttr.get(i64, 1)}
+        ).result
+        ctx = ir.Operation.create(
+            "llvm.alloca", results=[ptr], operands=[one], attributes={"elem_type": ir.TypeAttr.get(struct)}
+        ).result
+        for k, (v, slot) in enumerate(zip(captured, slots)):
+            ir.Operation.create("llvm.store", operands=[_to_slot(v, slot), _field(ctx, struct, k)])
+
+    ftype = ir.FunctionType.get([ptr, i64], [])
+    with ir.InsertionPoint.after(fn), loop.location:
+        chunk_fn = func.FuncOp(name, ftype)
+    chunk_fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    chunk_fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
+    block = chunk_fn.add_entry_block()
+    with ir.InsertionPoint(block), loop.location:
+        ctx_arg, c_arg = block.arguments
+        remap = [(v, _from_slot(_field(ctx_arg, struct, k), v.type, slot))
+                 for k, (v, slot) in enumerate(zip(captured, slots))]
+        remap += [(v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]) for v in consts]
+        remap.append((iv, arith.index_cast(index, c_arg)))
+        results: list[tuple[ir.Value, ir.Value]] = []
+        for op in body_ops:
+            clone = op.clone(ir.InsertionPoint(block))
+            for k, v in enumerate(list(clone.operands)):
+                for old, new in remap + results:
+                    if v == old:
+                        clone.operands[k] = new
+                        break
+            _rebind(clone, remap + results)
+            results += list(zip(op.results, clone.results))
+        func.ReturnOp([])
+
+    with ir.InsertionPoint(loop), loop.location:
+        fn_value = func.ConstantOp(ftype, ir.FlatSymbolRefAttr.get(name)).result
+        fn_ptr = ir.Operation.create("builtin.unrealized_conversion_cast", results=[ptr], operands=[fn_value]).result
+        func.CallOp([], ir.FlatSymbolRefAttr.get(DISPATCH), [fn_ptr, ctx, arith.index_cast(i64, count)])
+    loop.erase()
+
+
+def _inside_loop(v: ir.Value, loop: ir.Operation) -> bool:
+    """Whether ``v`` is defined by an op inside ``loop`` (or is one of its block arguments)."""
+    owner = v.owner
+    op = owner.owner if isinstance(owner, ir.Block) else owner
+    while op is not None:
+        op = op.operation if hasattr(op, "operation") else op
+        if op == loop:
+            return True
+        op = op.parent
+    return False

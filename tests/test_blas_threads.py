@@ -1,0 +1,130 @@
+"""Large gemms run on tensorir's threads; OpenBLAS itself on one.
+
+``tir-linalg-to-blas`` with ``threads`` > 1 splits a gemm of at least
+``GEMM_MINSIZE`` multiply-adds into chunks of rows of ``C`` (of the innermost
+batch axis when batched), each one single-threaded OpenBLAS call, run by the
+parallel dispatcher. Results must match NumPy in float64 and the
+single-threaded build, for row counts that are not multiples of the chunk's
+16-row blocks, transposed and strided operands, broadcast batches, and empty
+contractions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pytest
+
+import tensorir as ti
+from tensorir.dialects import new_context
+from tensorir.dialects._bindings import ir, walk
+from tensorir.lowering.linalg import GEMM_MINSIZE, linalg_to_blas
+from tensorir.runtime import blas
+
+RNG = np.random.default_rng(11)
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[None]:
+    before = ti.config.threads
+    ti.config.threads = n
+    try:
+        yield
+    finally:
+        ti.config.threads = before
+
+
+def _both(fn: Callable[..., Any], *args: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    outs, text = [], ""
+    for n in (1, 2):
+        with threads(n):
+            f = ti.jit(fn)
+            outs.append(f(*args))
+            if n == 2:
+                text = f.lower(*args).as_text("llvm")
+    return outs[0], outs[1], text
+
+
+CASES = {
+    # name: (fn, shapes); every case but the small one does >= GEMM_MINSIZE multiply-adds
+    "rows not a multiple of 16": (lambda a, b: a @ b, [(301, 160), (160, 200)]),
+    "A transposed": (lambda a, b: a.T @ b, [(160, 301), (160, 200)]),
+    "B transposed": (lambda a, b: a @ b.T, [(301, 160), (200, 160)]),
+    "column block of A": (lambda a, b: a[:, 7:167] @ b, [(301, 180), (160, 200)]),
+    "batched": (lambda a, b: a @ b, [(37, 64, 48), (37, 48, 64)]),
+    "batched, broadcast B": (lambda a, b: a @ b, [(37, 64, 48), (48, 64)]),
+    "two batch axes": (lambda a, b: a @ b, [(3, 13, 64, 48), (3, 13, 48, 64)]),
+    "fewer rows than threads": (lambda a, b: a @ b, [(1, 3000), (3000, 1500)]),
+    "matrix-vector": (lambda a, b: a @ b, [(3001, 1500), (1500,)]),
+    "small (one chunk)": (lambda a, b: a @ b, [(8, 9), (9, 10)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_threaded_gemm_matches(name: str, dtype: str) -> None:
+    fn, shapes = CASES[name]
+    args = [RNG.standard_normal(s) for s in shapes]
+    one, two, text = _both(fn, *[a.astype(dtype) for a in args])
+    want = fn(*args)
+    tol = 3e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(two, want, rtol=tol, atol=tol * np.sqrt(shapes[0][-1]))
+    np.testing.assert_allclose(one, two, rtol=tol, atol=tol)
+    # the size test is made at run time (dims are free), so only a
+    # matrix-vector product, which has no rows of C to split, has no dispatch
+    assert ("tensorir_parallel_for" in text) == (name != "matrix-vector")
+
+
+def test_empty_contraction_writes_zeros() -> None:
+    a, b = np.ones((3000, 0), np.float32), np.ones((0, 2000), np.float32)
+    with threads(2):
+        got = ti.jit(lambda a, b: a @ b)(a, b)
+    assert got.shape == (3000, 2000) and not got.any()
+
+
+def test_openblas_runs_on_one_thread() -> None:
+    with threads(2):
+        ti.jit(lambda a, b: a @ b)(np.ones((4, 4), np.float32), np.ones((4, 4), np.float32))
+    lib = ctypes.CDLL(blas.ensure_loaded())
+    lib.scipy_openblas_get_num_threads.restype = ctypes.c_int
+    assert lib.scipy_openblas_get_num_threads() == 1
+
+
+GEMM_IR = """
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func public @mm(%arg0: memref<?x?xf32>, %arg1: memref<?x?xf32>, %arg2: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], library_call = "scipy_cblas_sgemm"} ins(%arg0, %arg1 : memref<?x?xf32>, memref<?x?xf32>) outs(%arg2 : memref<?x?xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+"""
+
+
+def test_split_is_a_dispatch_of_a_chunk_function() -> None:
+    """With two threads: the work (M*N*K) is compared with the minimum at run
+    time, and the gemm call lives in a private chunk function the dispatcher
+    runs; with one thread the call stays inline."""
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(GEMM_IR)
+        linalg_to_blas(module.operation, threads=2)
+        text = str(module)
+        funcs = {ir.StringAttr(op.attributes["sym_name"]).value: op for op in walk(module.operation, ["func.func"])}
+        assert set(funcs) == {"mm", "mm_chunk0", "scipy_cblas_sgemm", "tensorir_parallel_for"}
+        assert f"arith.constant {GEMM_MINSIZE} : index" in text
+        calls = [ir.FlatSymbolRefAttr(op.attributes["callee"]).value for op in walk(module.operation, ["func.call"])]
+        assert sorted(calls) == ["scipy_cblas_sgemm", "tensorir_parallel_for"]
+        chunk_calls = [op for op in walk(funcs["mm_chunk0"], ["func.call"])]
+        assert len(chunk_calls) == 1
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(GEMM_IR)
+        linalg_to_blas(module.operation, threads=1)
+        assert "tensorir_parallel_for" not in str(module)
