@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..dialects._bindings import ir
+from .common import indexing_maps
 
 __all__ = ["reuse_buffers", "free_early"]
 
@@ -143,10 +144,6 @@ def _segments(op: ir.Operation) -> tuple[int, int]:
     return int(sizes[0]), int(sizes[1])
 
 
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
 def _in_place_once(block: ir.Block) -> bool:
     """Make one elementwise op write into a dead input; whether one changed."""
     info = _Block(block)
@@ -158,7 +155,7 @@ def _in_place_once(block: ir.Block) -> bool:
         n_in, n_out = _segments(g)
         if n_out != 1:
             continue
-        maps = _maps(g)
+        maps = indexing_maps(g)
         out = g.operands[n_in]
         out_map = maps[n_in]
         if not out_map.is_permutation:

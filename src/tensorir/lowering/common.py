@@ -166,6 +166,11 @@ def generic_inputs(op: ir.Operation) -> int:
     return int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
 
 
+def indexing_maps(op: ir.Operation) -> list[ir.AffineMap]:
+    """A ``linalg.generic``'s indexing maps, inputs first."""
+    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+
+
 def has_function(module_op: ir.Operation, name: str) -> bool:
     """Whether the module declares or defines a ``func.func`` named ``name``."""
     for view in module_op.regions[0].blocks[0].operations:

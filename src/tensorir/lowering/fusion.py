@@ -27,7 +27,7 @@ Takes and leaves linalg on tensors.
 from __future__ import annotations
 
 from ..dialects._bindings import ir, walk
-from .common import defining_op, empty, generic_inputs, sizes_of
+from .common import defining_op, empty, generic_inputs, indexing_maps, sizes_of
 
 __all__ = ["COSTLY", "keep_costly_producers", "element_cost"]
 
@@ -35,10 +35,6 @@ __all__ = ["COSTLY", "keep_costly_producers", "element_cost"]
 # element: a transcendental function (inline polynomial or libm call) costs
 # 10 or more, a division 4, other ops 1
 COSTLY = 8
-
-
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
 
 
 def _elementwise(op: ir.Operation) -> bool:
@@ -75,7 +71,7 @@ def element_cost(op: ir.Operation, depth: int = 0) -> int:
     cost = _body_ops(op)
     if depth > 16:
         return cost
-    maps = _maps(op)
+    maps = indexing_maps(op)
     for i in range(generic_inputs(op)):
         producer = defining_op(op.operands[i])
         if (
@@ -96,7 +92,7 @@ def _broadcast_read(value: ir.Value) -> bool:
         owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
         if owner.name != "linalg.generic" or use.operand_number >= generic_inputs(owner):
             continue
-        if not _maps(owner)[use.operand_number].is_permutation:
+        if not indexing_maps(owner)[use.operand_number].is_permutation:
             return True
     return False
 

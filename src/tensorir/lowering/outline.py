@@ -16,8 +16,7 @@ the calling thread, the others on the async runtime's threads
 from __future__ import annotations
 
 from ..dialects._bindings import ir
-from .parallel import (DISPATCH, _captures, _declare_dispatch, _field, _from_slot, _is_constant, _rebind,
-                       _slot_type, _to_slot)
+from .parallel import _captures, _declare_dispatch, _is_constant, _rebind, chunk_function, dispatch, pack_context
 
 __all__ = ["outline_loop", "function_of", "fresh_name"]
 
@@ -50,10 +49,8 @@ def outline_loop(loop: ir.Operation, module_op: ir.Operation, name: str) -> None
     holding the loop."""
     from mlir.dialects import arith, func
 
-    fn = function_of(loop)
     body_ops = [v.operation for v in loop.regions[0].blocks[0].operations][:-1]  # without scf.yield
     iv = loop.regions[0].blocks[0].arguments[0]
-    count = loop.operands[1]
     captured: list[ir.Value] = []
     consts: list[ir.Value] = []
     for op in body_ops:
@@ -63,51 +60,28 @@ def outline_loop(loop: ir.Operation, module_op: ir.Operation, name: str) -> None
             bucket = consts if _is_constant(v) else captured
             if not any(v == w for w in bucket):
                 bucket.append(v)
-    slots = [_slot_type(v.type) for v in captured]
-    struct = ir.Type.parse("!llvm.struct<(" + ", ".join(str(s) for s in slots) + ")>")
-    ptr = ir.Type.parse("!llvm.ptr")
-    i64 = ir.IntegerType.get_signless(64)
-    index = ir.IndexType.get()
     _declare_dispatch(module_op)
-
     with ir.InsertionPoint(loop), loop.location:
-        one = ir.Operation.create(
-            "llvm.mlir.constant", results=[i64], attributes={"value": ir.IntegerAttr.get(i64, 1)}
-        ).result
-        ctx = ir.Operation.create(
-            "llvm.alloca", results=[ptr], operands=[one], attributes={"elem_type": ir.TypeAttr.get(struct)}
-        ).result
-        for k, (v, slot) in enumerate(zip(captured, slots)):
-            ir.Operation.create("llvm.store", operands=[_to_slot(v, slot), _field(ctx, struct, k)])
-
-    ftype = ir.FunctionType.get([ptr, i64], [])
-    with ir.InsertionPoint.after(fn), loop.location:
-        chunk_fn = func.FuncOp(name, ftype)
-    chunk_fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    chunk_fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
-    block = chunk_fn.add_entry_block()
+        ctx, struct, slots = pack_context(captured)
+    block, mapped, c_arg = chunk_function(
+        name, ir.InsertionPoint.after(function_of(loop)), loop.location, struct, slots, captured
+    )
     with ir.InsertionPoint(block), loop.location:
-        ctx_arg, c_arg = block.arguments
-        remap = [(v, _from_slot(_field(ctx_arg, struct, k), v.type, slot))
-                 for k, (v, slot) in enumerate(zip(captured, slots))]
+        remap = list(zip(captured, mapped))
         remap += [(v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]) for v in consts]
-        remap.append((iv, arith.index_cast(index, c_arg)))
-        results: list[tuple[ir.Value, ir.Value]] = []
+        remap.append((iv, arith.index_cast(ir.IndexType.get(), c_arg)))
         for op in body_ops:
             clone = op.clone(ir.InsertionPoint(block))
             for k, v in enumerate(list(clone.operands)):
-                for old, new in remap + results:
+                for old, new in remap:
                     if v == old:
                         clone.operands[k] = new
                         break
-            _rebind(clone, remap + results)
-            results += list(zip(op.results, clone.results))
+            _rebind(clone, remap)
+            remap += list(zip(op.results, clone.results))
         func.ReturnOp([])
-
     with ir.InsertionPoint(loop), loop.location:
-        fn_value = func.ConstantOp(ftype, ir.FlatSymbolRefAttr.get(name)).result
-        fn_ptr = ir.Operation.create("builtin.unrealized_conversion_cast", results=[ptr], operands=[fn_value]).result
-        func.CallOp([], ir.FlatSymbolRefAttr.get(DISPATCH), [fn_ptr, ctx, arith.index_cast(i64, count)])
+        dispatch(name, ctx, loop.operands[1])
     loop.erase()
 
 

@@ -41,9 +41,9 @@ import math
 from typing import Sequence
 
 from ..dialects._bindings import ir
-from .common import has_function, index_const
+from .common import has_function, index_const, indexing_maps
 
-__all__ = ["tir_parallel_loops", "DISPATCH", "ALIGN"]
+__all__ = ["tir_parallel_loops", "DISPATCH", "ALIGN", "pack_context", "chunk_function", "dispatch"]
 
 # A chunk of the innermost dim is a multiple of this many elements (a 64-byte
 # cache line of float32), so two threads never write the same line.
@@ -89,10 +89,6 @@ class _Plan:
         self.work = work  # static iteration count, or None
 
 
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
 def _segments(op: ir.Operation) -> tuple[int, int]:
     sizes = ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])
     return int(sizes[0]), int(sizes[1])
@@ -113,7 +109,7 @@ def _plan(op: ir.Operation, minsize: int) -> _Plan | None:
     if not all(_storable(v.type) for v in _captures(op)):
         return None
     n_in, n_out = _segments(op)
-    maps = _maps(op)
+    maps = indexing_maps(op)
     iterators = ["parallel" in str(t) for t in ir.ArrayAttr(op.attributes["iterator_types"])]
     ranges: list[tuple[int, int, int | None] | None] = [None] * len(iterators)
     for k, (v, m) in enumerate(zip(operands, maps)):
@@ -223,8 +219,6 @@ def _split(op: ir.Operation, plan: _Plan, threads: int, minsize: int, name: str,
 
     operands = list(op.operands)
     index = ir.IndexType.get()
-    i64 = ir.IntegerType.get_signless(64)
-    ptr = ir.Type.parse("!llvm.ptr")
     with ir.InsertionPoint(op), op.location:
 
         def size(d: int) -> ir.Value:
@@ -250,28 +244,11 @@ def _split(op: ir.Operation, plan: _Plan, threads: int, minsize: int, name: str,
 
         # the context: every value the chunk function reads, then n and chunk
         captured = [v for v in _captures(op) if not _is_constant(v)] + [n, chunk]
-        slots = [_slot_type(v.type) for v in captured]
-        struct = ir.Type.parse("!llvm.struct<(" + ", ".join(str(s) for s in slots) + ")>")
-        one = ir.Operation.create(
-            "llvm.mlir.constant", results=[i64], attributes={"value": ir.IntegerAttr.get(i64, 1)}
-        ).result
-        ctx = ir.Operation.create(
-            "llvm.alloca", results=[ptr], operands=[one], attributes={"elem_type": ir.TypeAttr.get(struct)}
-        ).result
-        for k, (v, slot) in enumerate(zip(captured, slots)):
-            stored = _to_slot(v, slot)
-            ir.Operation.create("llvm.store", operands=[stored, _field(ctx, struct, k)])
+        ctx, struct, slots = pack_context(captured)
 
     # the chunk function: unpack the context, view the chunk, run the op on it
-    ftype = ir.FunctionType.get([ptr, i64], [])
-    with at, op.location:
-        chunk_fn = func.FuncOp(name, ftype)
-    chunk_fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    chunk_fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
-    block = chunk_fn.add_entry_block()
+    block, mapped, c_arg = chunk_function(name, at, op.location, struct, slots, captured)
     with ir.InsertionPoint(block), op.location:
-        ctx_arg, c_arg = block.arguments
-        mapped = [_from_slot(_field(ctx_arg, struct, k), v.type, slot) for k, (v, slot) in enumerate(zip(captured, slots))]
         n_in, chunk_in = mapped[-2], mapped[-1]
         lo = arith.muli(arith.index_cast(index, c_arg), chunk_in)
         length = arith.minui(chunk_in, arith.subi(n_in, lo))
@@ -281,7 +258,7 @@ def _split(op: ir.Operation, plan: _Plan, threads: int, minsize: int, name: str,
                 consts.append((v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]))
         remap = list(zip(captured[:-2], mapped[:-2])) + consts
         local = lambda v: next((new for old, new in remap if old == v), v)  # noqa: E731
-        views = [_chunk_view(local(v), m, plan.dim, lo, length) for v, m in zip(operands, _maps(op))]
+        views = [_chunk_view(local(v), m, plan.dim, lo, length) for v, m in zip(operands, indexing_maps(op))]
         body = op.clone(ir.InsertionPoint(block))
         for k, v in enumerate(views):
             body.operands[k] = v
@@ -290,10 +267,54 @@ def _split(op: ir.Operation, plan: _Plan, threads: int, minsize: int, name: str,
         func.ReturnOp([])
 
     with ir.InsertionPoint(op), op.location:
-        fn_value = func.ConstantOp(ftype, ir.FlatSymbolRefAttr.get(name)).result
-        fn_ptr = ir.Operation.create("builtin.unrealized_conversion_cast", results=[ptr], operands=[fn_value]).result
-        func.CallOp([], ir.FlatSymbolRefAttr.get(DISPATCH), [fn_ptr, ctx, arith.index_cast(i64, count)])
+        dispatch(name, ctx, count)
     op.erase()
+
+
+def pack_context(values: Sequence[ir.Value]) -> tuple[ir.Value, ir.Type, list[ir.Type]]:
+    """At the current insertion point: a stack struct holding ``values``
+    (:func:`_slot_type`); returns its address, its type and the slot types."""
+    i64 = ir.IntegerType.get_signless(64)
+    ptr = ir.Type.parse("!llvm.ptr")
+    slots = [_slot_type(v.type) for v in values]
+    struct = ir.Type.parse("!llvm.struct<(" + ", ".join(str(s) for s in slots) + ")>")
+    one = ir.Operation.create("llvm.mlir.constant", results=[i64], attributes={"value": ir.IntegerAttr.get(i64, 1)})
+    ctx = ir.Operation.create(
+        "llvm.alloca", results=[ptr], operands=[one.result], attributes={"elem_type": ir.TypeAttr.get(struct)}
+    ).result
+    for k, (v, slot) in enumerate(zip(values, slots)):
+        ir.Operation.create("llvm.store", operands=[_to_slot(v, slot), _field(ctx, struct, k)])
+    return ctx, struct, slots
+
+
+def chunk_function(name: str, at: ir.InsertionPoint, location: ir.Location, struct: ir.Type,
+                   slots: Sequence[ir.Type], values: Sequence[ir.Value]) -> tuple[ir.Block, list[ir.Value], ir.Value]:
+    """A private ``func.func @name(%ctx: !llvm.ptr, %c: i64)`` at ``at`` whose
+    entry block unpacks the context of :func:`pack_context`; returns the block
+    (to be finished with ``func.return``), the unpacked values and ``%c``."""
+    from mlir.dialects import func
+
+    ptr = ir.Type.parse("!llvm.ptr")
+    with at, location:
+        fn = func.FuncOp(name, ir.FunctionType.get([ptr, ir.IntegerType.get_signless(64)], []))
+    fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
+    block = fn.add_entry_block()
+    with ir.InsertionPoint(block), location:
+        ctx_arg, c_arg = block.arguments
+        mapped = [_from_slot(_field(ctx_arg, struct, k), v.type, slot) for k, (v, slot) in enumerate(zip(values, slots))]
+    return block, mapped, c_arg
+
+
+def dispatch(name: str, ctx: ir.Value, count: ir.Value) -> None:
+    """``call @tensorir_parallel_for(@name, ctx, count)`` at the current insertion point."""
+    from mlir.dialects import arith, func
+
+    ptr = ir.Type.parse("!llvm.ptr")
+    i64 = ir.IntegerType.get_signless(64)
+    fn_value = func.ConstantOp(ir.FunctionType.get([ptr, i64], []), ir.FlatSymbolRefAttr.get(name)).result
+    fn_ptr = ir.Operation.create("builtin.unrealized_conversion_cast", results=[ptr], operands=[fn_value]).result
+    func.CallOp([], ir.FlatSymbolRefAttr.get(DISPATCH), [fn_ptr, ctx, arith.index_cast(i64, count)])
 
 
 def _field(ctx: ir.Value, struct: ir.Type, k: int) -> ir.Value:

@@ -69,8 +69,6 @@ def _reassociable(op: Callable[..., ir.Value]) -> Callable[[ir.Value, ir.Value],
     tolerance, as against NumPy."""
 
     def combine(a: ir.Value, b: ir.Value) -> ir.Value:
-        from mlir.dialects import arith
-
         return op(a, b, fastmath=ir.Attribute.parse("#arith.fastmath<reassoc>"))
 
     return combine

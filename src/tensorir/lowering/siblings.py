@@ -24,7 +24,7 @@ arguments shared where both read the same buffer through the same map.
 from __future__ import annotations
 
 from ..dialects._bindings import ir
-from .common import PARALLEL
+from .common import PARALLEL, generic_inputs, indexing_maps
 
 __all__ = ["fuse_siblings"]
 
@@ -39,14 +39,6 @@ def fuse_siblings(module_op: ir.Operation) -> None:
             pass
 
 
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
-def _inputs(op: ir.Operation) -> int:
-    return int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
-
-
 def _candidate(op: ir.Operation) -> bool:
     if op.name != "linalg.generic" or "library_call" in op.attributes or len(op.results):
         return False
@@ -54,7 +46,7 @@ def _candidate(op: ir.Operation) -> bool:
     if len(iterators) == 0 or any(str(it) != PARALLEL for it in iterators):
         return False
     identity = ir.AffineMap.get_identity(len(iterators))
-    return all(m == identity for m in _maps(op)[_inputs(op):]) and all(
+    return all(m == identity for m in indexing_maps(op)[generic_inputs(op):]) and all(
         isinstance(v.type, ir.MemRefType) for v in op.operands
     )
 
@@ -63,8 +55,8 @@ def _shared_identity_input(a: ir.Operation, b: ir.Operation) -> bool:
     identity = ir.AffineMap.get_identity(len(ir.ArrayAttr(a.attributes["iterator_types"])))
     if len(ir.ArrayAttr(b.attributes["iterator_types"])) != identity.n_dims:
         return False
-    a_in = [v for v, m in zip(list(a.operands)[:_inputs(a)], _maps(a)) if m == identity]
-    b_in = [v for v, m in zip(list(b.operands)[:_inputs(b)], _maps(b)) if m == identity]
+    a_in = [v for v, m in zip(list(a.operands)[:generic_inputs(a)], indexing_maps(a)) if m == identity]
+    b_in = [v for v, m in zip(list(b.operands)[:generic_inputs(b)], indexing_maps(b)) if m == identity]
     return any(x == y for x in a_in for y in b_in)
 
 
@@ -98,11 +90,11 @@ def _fuse_one(block: ir.Block) -> bool:
     for i, a in enumerate(ops):
         if not _candidate(a):
             continue
-        a_out_roots = [_root(v) for v in list(a.operands)[_inputs(a):]]
+        a_out_roots = [_root(v) for v in list(a.operands)[generic_inputs(a):]]
         for j in range(i + 1, len(ops)):
             b = ops[j]
             if _candidate(b) and _shared_identity_input(a, b) and _movable(b, ops[i + 1:j], i, ops):
-                b_out_roots = [_root(v) for v in list(b.operands)[_inputs(b):]]
+                b_out_roots = [_root(v) for v in list(b.operands)[generic_inputs(b):]]
                 if not _touches(list(b.operands), a_out_roots) and not _touches(list(a.operands), b_out_roots):
                     _join(a, b)
                     return True
@@ -137,9 +129,9 @@ def _join(a: ir.Operation, b: ir.Operation) -> None:
     """One generic at ``a``'s place computing both; ``a`` and ``b`` erased."""
     from mlir.dialects import linalg
 
-    na, nb = _inputs(a), _inputs(b)
+    na, nb = generic_inputs(a), generic_inputs(b)
     a_ops, b_ops = list(a.operands), list(b.operands)
-    a_maps, b_maps = _maps(a), _maps(b)
+    a_maps, b_maps = indexing_maps(a), indexing_maps(b)
     inputs: list[ir.Value] = []
     in_maps: list[ir.AffineMap] = []
 

@@ -39,7 +39,7 @@ import platform
 
 from ..dialects._bindings import ir
 from ..dialects.control import is_private
-from .common import PARALLEL, index_const
+from .common import PARALLEL, generic_inputs, index_const, indexing_maps
 
 __all__ = ["mark_streams", "stream_stores", "STREAM_MIN_BYTES"]
 
@@ -64,7 +64,7 @@ def mark_streams(module_op: ir.Operation) -> None:
         for inner in block.operations:
             op = inner.operation
             if op.name == "linalg.generic" and _eligible(op) and all(
-                any(v == o for o in outs) for v in list(op.operands)[_inputs(op):]
+                any(v == o for o in outs) for v in list(op.operands)[generic_inputs(op):]
             ):
                 op.attributes[MARK] = ir.UnitAttr.get()
 
@@ -93,14 +93,6 @@ def stream_stores(module_op: ir.Operation, minsize: int = STREAM_MIN_BYTES, enab
 # Which ops
 
 
-def _maps(op: ir.Operation) -> list[ir.AffineMap]:
-    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-
-
-def _inputs(op: ir.Operation) -> int:
-    return int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
-
-
 def _unit_stride(t: ir.Type) -> bool:
     m = ir.MemRefType(t)
     if m.layout == ir.AffineMapAttr.get(ir.AffineMap.get_identity(m.rank)):
@@ -126,7 +118,7 @@ _VECTOR_MATH = frozenset({
 
 
 def _eligible(op: ir.Operation) -> bool:
-    n_in = _inputs(op)
+    n_in = generic_inputs(op)
     if "library_call" in op.attributes or len(op.operands) == n_in:
         return False
     iterators = ir.ArrayAttr(op.attributes["iterator_types"])
@@ -134,7 +126,7 @@ def _eligible(op: ir.Operation) -> bool:
         return False
     n = len(iterators)
     inner = n - 1
-    maps = _maps(op)
+    maps = indexing_maps(op)
     if any(m != ir.AffineMap.get_identity(n) for m in maps[n_in:]):
         return False
     for v, m in zip(op.operands, maps):
@@ -172,7 +164,7 @@ def _rewrite(op: ir.Operation, minsize: int) -> None:
     out_t = ir.MemRefType(out.type)
     n = out_t.rank
     elsize = out_t.element_type.width // 8
-    n_out = len(operands) - _inputs(op)
+    n_out = len(operands) - generic_inputs(op)
     with ir.InsertionPoint(op), op.location:
         dims = [index_const(out_t.shape[i]) if not out_t.is_dynamic_dim(i) else memref.dim(out, index_const(i))
                 for i in range(n)]
@@ -221,8 +213,8 @@ def _stream_nest(op: ir.Operation, operands: list[ir.Value], dims: list[ir.Value
 
     n = len(dims)
     lanes = LINE // elsize
-    maps = _maps(op)
-    n_in = _inputs(op)
+    maps = indexing_maps(op)
+    n_in = generic_inputs(op)
     outs = operands[n_in:]
     block = op.regions[0].blocks[0]
     reads_out = [len(list(a.uses)) > 0 for a in list(block.arguments)[n_in:]]
