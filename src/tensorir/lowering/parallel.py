@@ -11,7 +11,7 @@ on several threads::
     <store the values the op reads, n and %chunk in a context struct %ctx>
     call @tensorir_parallel_for(@f_chunk0, %ctx, ceildiv(n, %chunk))
 
-    func.func private @f_chunk0(%ctx: !llvm.ptr, %c: i64) {
+    func.func private @f_chunk0(%ctx: !llvm.ptr, %c: i64) attributes {tir.chunk} {
       <load the values back>; %lo = %c * %chunk ; %len = min(%chunk, n - %lo)
       linalg.generic (memref.subview [%lo, %lo + %len) along the split dim of each operand)
     }
@@ -38,12 +38,12 @@ static. With free dims the test is made at run time.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..dialects._bindings import ir
 from .common import has_function, index_const, indexing_maps
 
-__all__ = ["tir_parallel_loops", "DISPATCH", "ALIGN", "pack_context", "chunk_function", "dispatch"]
+__all__ = ["tir_parallel_loops", "DISPATCH", "CHUNK", "ALIGN", "pack_context", "chunk_function", "dispatch"]
 
 # A chunk of the innermost dim is a multiple of this many elements (a 64-byte
 # cache line of float32), so two threads never write the same line.
@@ -83,10 +83,13 @@ def tir_parallel_loops(module_op: ir.Operation, threads: int = 2, minsize: int =
 class _Plan:
     """How one op is split: the dim, the loop ranges, where each range is read."""
 
-    def __init__(self, dim: int, ranges: list[tuple[int, int, int | None]], work: int | None):
+    def __init__(
+        self, dim: int, ranges: list[tuple[int, int, int | None]], work: int | None, captures: list[ir.Value]
+    ):
         self.dim = dim
         self.ranges = ranges  # per loop dim: (operand, axis, static size or None)
         self.work = work  # static iteration count, or None
+        self.captures = captures  # what the op reads from outside (:func:`_captures`)
 
 
 def _segments(op: ir.Operation) -> tuple[int, int]:
@@ -106,7 +109,8 @@ def _plan(op: ir.Operation, minsize: int) -> _Plan | None:
     operands = list(op.operands)
     if not all(isinstance(v.type, ir.MemRefType) and _strided(v.type) for v in operands):
         return None
-    if not all(_storable(v.type) for v in _captures(op)):
+    captures = _captures(op)
+    if not all(_storable(v.type) for v in captures):
         return None
     n_in, n_out = _segments(op)
     maps = indexing_maps(op)
@@ -139,10 +143,14 @@ def _plan(op: ir.Operation, minsize: int) -> _Plan | None:
         work = None  # the body's loops multiply it: estimated at run time
     if work is not None and work < max(minsize, 2):
         return None
-    return _Plan(split, full, work)
+    return _Plan(split, full, work, captures)
 
 
 DISPATCH = "tensorir_parallel_for"  # void (ptr fn, ptr ctx, i64 count): runtime/threads.py
+# Marks the chunk functions (kept on them down to the LLVM dialect): only the
+# dispatcher reaches them, through their address, so code generation may
+# compile them apart from the function that dispatches them.
+CHUNK = "tir.chunk"
 
 
 def _declare_dispatch(module_op: ir.Operation) -> None:
@@ -170,44 +178,33 @@ def _strided(t: ir.Type) -> bool:
 
 
 def _storable(t: ir.Type) -> bool:
-    """Whether a value of type ``t`` can travel in a chunk's context (:func:`_slot_type`)."""
+    """Whether a value of type ``t`` can travel in a chunk's context (:func:`pack_context`)."""
     if isinstance(t, ir.MemRefType):
         return _strided(t)
     return isinstance(t, (ir.IndexType, ir.IntegerType, ir.FloatType))
 
 
-def _slot_type(t: ir.Type) -> ir.Type:
-    """How a captured value of type ``t`` is stored in a chunk's context:
-    a memref as its LLVM descriptor, an index as an i64, a scalar as itself."""
-    if isinstance(t, ir.MemRefType):
-        r = ir.MemRefType(t).rank
-        arrays = f", array<{r} x i64>, array<{r} x i64>" if r else ""
-        return ir.Type.parse(f"!llvm.struct<(ptr, ptr, i64{arrays})>")
-    if isinstance(t, ir.IndexType):
-        return ir.IntegerType.get_signless(64)
-    return t
-
-
 def _captures(op: ir.Operation) -> list[ir.Value]:
-    """Values ``op`` uses, in its operands or its body, that are defined outside it."""
-    found: list[ir.Value] = []
-
-    def add(v: ir.Value) -> None:
-        if not any(v == f for f in found):
-            found.append(v)
-
-    for v in op.operands:
-        add(v)
+    """Values ``op`` uses, in its operands or its body, that are defined
+    outside it, in order of first use."""
+    inside: set[ir.Value] = set()
+    found: dict[ir.Value, None] = dict.fromkeys(op.operands)
 
     def visit(o: ir.Operation) -> ir.WalkResult:
         if o != op:
             for v in o.operands:
-                if not _inside(v, op):
-                    add(v)
+                if v not in inside:
+                    found.setdefault(v)
+            inside.update(o.results)
+        for region in o.regions:
+            for block in region.blocks:
+                inside.update(block.arguments)
         return ir.WalkResult.ADVANCE
 
+    # pre-order: a value's definition (an op, or the block argument of an
+    # enclosing region) is visited before its uses
     op.walk(visit, ir.WalkOrder.PRE_ORDER)
-    return found
+    return list(found)
 
 
 def _is_constant(v: ir.Value) -> bool:
@@ -243,7 +240,7 @@ def _split(op: ir.Operation, plan: _Plan, threads: int, minsize: int, name: str,
         count = arith.ceildivui(n, chunk)
 
         # the context: every value the chunk function reads, then n and chunk
-        captured = [v for v in _captures(op) if not _is_constant(v)] + [n, chunk]
+        captured = [v for v in plan.captures if not _is_constant(v)] + [n, chunk]
         ctx, struct, slots = pack_context(captured)
 
     # the chunk function: unpack the context, view the chunk, run the op on it
@@ -252,13 +249,11 @@ def _split(op: ir.Operation, plan: _Plan, threads: int, minsize: int, name: str,
         n_in, chunk_in = mapped[-2], mapped[-1]
         lo = arith.muli(arith.index_cast(index, c_arg), chunk_in)
         length = arith.minui(chunk_in, arith.subi(n_in, lo))
-        consts: list[tuple[ir.Value, ir.Value]] = []
-        for v in _captures(op):
+        remap = dict(zip(captured[:-2], mapped[:-2]))
+        for v in plan.captures:
             if _is_constant(v):
-                consts.append((v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]))
-        remap = list(zip(captured[:-2], mapped[:-2])) + consts
-        local = lambda v: next((new for old, new in remap if old == v), v)  # noqa: E731
-        views = [_chunk_view(local(v), m, plan.dim, lo, length) for v, m in zip(operands, indexing_maps(op))]
+                remap[v] = v.owner.operation.clone(ir.InsertionPoint(block)).results[0]
+        views = [_chunk_view(remap.get(v, v), m, plan.dim, lo, length) for v, m in zip(operands, indexing_maps(op))]
         body = op.clone(ir.InsertionPoint(block))
         for k, v in enumerate(views):
             body.operands[k] = v
@@ -271,27 +266,43 @@ def _split(op: ir.Operation, plan: _Plan, threads: int, minsize: int, name: str,
     op.erase()
 
 
-def pack_context(values: Sequence[ir.Value]) -> tuple[ir.Value, ir.Type, list[ir.Type]]:
-    """At the current insertion point: a stack struct holding ``values``
-    (:func:`_slot_type`); returns its address, its type and the slot types."""
+# How pack_context stored one value: its fields, (number in the struct, type).
+Slot = list[tuple[int, ir.Type]]
+
+
+def pack_context(values: Sequence[ir.Value]) -> tuple[ir.Value, ir.Type, list[Slot]]:
+    """At the current insertion point: a stack struct holding ``values``;
+    returns its address, its type and, per value, the fields holding it.
+
+    A memref travels as the fields of its descriptor a chunk needs: the
+    aligned pointer and the offset, sizes and strides its type leaves
+    dynamic (:func:`chunk_function` rebuilds the descriptor with the static
+    ones as constants). An index travels as an i64, any other scalar as
+    itself.
+    """
     i64 = ir.IntegerType.get_signless(64)
-    ptr = ir.Type.parse("!llvm.ptr")
-    slots = [_slot_type(v.type) for v in values]
-    struct = ir.Type.parse("!llvm.struct<(" + ", ".join(str(s) for s in slots) + ")>")
-    one = ir.Operation.create("llvm.mlir.constant", results=[i64], attributes={"value": ir.IntegerAttr.get(i64, 1)})
-    ctx = ir.Operation.create(
-        "llvm.alloca", results=[ptr], operands=[one.result], attributes={"elem_type": ir.TypeAttr.get(struct)}
-    ).result
-    for k, (v, slot) in enumerate(zip(values, slots)):
-        ir.Operation.create("llvm.store", operands=[_to_slot(v, slot), _field(ctx, struct, k)])
+    fields: list[ir.Value] = []
+    slots: list[Slot] = []
+    for v in values:
+        parts = _descriptor_fields(v) if isinstance(v.type, ir.MemRefType) else [_scalar_field(v)]
+        slots.append([(len(fields) + k, f.type) for k, f in enumerate(parts)])
+        fields += parts
+    struct = ir.Type.parse("!llvm.struct<(" + ", ".join(str(f.type) for f in fields) + ")>")
+    one = _llvm_op("llvm.mlir.constant", i64, [], value=ir.IntegerAttr.get(i64, 1))
+    ctx = _llvm_op("llvm.alloca", ir.Type.parse("!llvm.ptr"), [one], elem_type=ir.TypeAttr.get(struct))
+    for k, f in enumerate(fields):
+        ir.Operation.create("llvm.store", operands=[f, _field(ctx, struct, k)])
     return ctx, struct, slots
 
 
-def chunk_function(name: str, at: ir.InsertionPoint, location: ir.Location, struct: ir.Type,
-                   slots: Sequence[ir.Type], values: Sequence[ir.Value]) -> tuple[ir.Block, list[ir.Value], ir.Value]:
-    """A private ``func.func @name(%ctx: !llvm.ptr, %c: i64)`` at ``at`` whose
-    entry block unpacks the context of :func:`pack_context`; returns the block
-    (to be finished with ``func.return``), the unpacked values and ``%c``."""
+def chunk_function(
+    name: str, at: ir.InsertionPoint, location: ir.Location, struct: ir.Type, slots: Sequence[Slot],
+    values: Sequence[ir.Value],
+) -> tuple[ir.Block, list[ir.Value], ir.Value]:
+    """A private ``func.func @name(%ctx: !llvm.ptr, %c: i64)`` at ``at``,
+    marked :data:`CHUNK`, whose entry block unpacks the context of
+    :func:`pack_context`; returns the block (to be finished with
+    ``func.return``), the unpacked values and ``%c``."""
     from mlir.dialects import func
 
     ptr = ir.Type.parse("!llvm.ptr")
@@ -299,11 +310,81 @@ def chunk_function(name: str, at: ir.InsertionPoint, location: ir.Location, stru
         fn = func.FuncOp(name, ir.FunctionType.get([ptr, ir.IntegerType.get_signless(64)], []))
     fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
     fn.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
+    fn.attributes[CHUNK] = ir.UnitAttr.get()
     block = fn.add_entry_block()
     with ir.InsertionPoint(block), location:
         ctx_arg, c_arg = block.arguments
-        mapped = [_from_slot(_field(ctx_arg, struct, k), v.type, slot) for k, (v, slot) in enumerate(zip(values, slots))]
+        mapped = []
+        for v, slot in zip(values, slots):
+            loaded = [_llvm_op("llvm.load", t, [_field(ctx_arg, struct, k)]) for k, t in slot]
+            mapped.append(_unpack(loaded, v.type))
     return block, mapped, c_arg
+
+
+def _llvm_op(name: str, result: ir.Type, operands: list[ir.Value], **attributes: ir.Attribute) -> ir.Value:
+    """The result of a new op of one result, built by name (importing
+    ``mlir.dialects.llvm`` for a few ops costs ~15 ms per process)."""
+    return ir.Operation.create(name, results=[result], operands=operands, attributes=attributes).result
+
+
+def _descriptor_type(t: ir.MemRefType) -> ir.Type:
+    arrays = f", array<{t.rank} x i64>, array<{t.rank} x i64>" if t.rank else ""
+    return ir.Type.parse(f"!llvm.struct<(ptr, ptr, i64{arrays})>")
+
+
+def _dynamic_fields(t: ir.MemRefType) -> list[list[int]]:
+    """Positions in the descriptor of the fields ``t`` leaves dynamic:
+    ``[2]`` the offset, ``[3, k]`` size ``k``, ``[4, k]`` stride ``k``."""
+    strides, offset = t.get_strides_and_offset()
+    dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+    found = [[2]] if offset == dynamic else []
+    found += [[3, k] for k in range(t.rank) if t.is_dynamic_dim(k)]
+    return found + [[4, k] for k, s in enumerate(strides) if s == dynamic]
+
+
+def _static_field(t: ir.MemRefType, position: list[int]) -> int:
+    strides, offset = t.get_strides_and_offset()
+    if position[0] == 2:
+        return int(offset)
+    return int(t.shape[position[1]]) if position[0] == 3 else int(strides[position[1]])
+
+
+def _descriptor_fields(v: ir.Value) -> list[ir.Value]:
+    """The aligned pointer of memref ``v``, then the fields its type leaves dynamic."""
+    t = ir.MemRefType(v.type)
+    desc = _llvm_op("builtin.unrealized_conversion_cast", _descriptor_type(t), [v])
+    i64 = ir.IntegerType.get_signless(64)
+    taken = [([1], ir.Type.parse("!llvm.ptr"))] + [(pos, i64) for pos in _dynamic_fields(t)]
+    return [_llvm_op("llvm.extractvalue", ft, [desc], position=ir.DenseI64ArrayAttr.get(pos)) for pos, ft in taken]
+
+
+def _scalar_field(v: ir.Value) -> ir.Value:
+    from mlir.dialects import arith
+
+    return arith.index_cast(ir.IntegerType.get_signless(64), v) if isinstance(v.type, ir.IndexType) else v
+
+
+def _unpack(loaded: list[ir.Value], t: ir.Type) -> ir.Value:
+    """The value of type ``t`` that :func:`pack_context` stored as the fields
+    ``loaded``: a memref's descriptor gets the aligned pointer as its
+    allocated one too (a chunk never frees)."""
+    from mlir.dialects import arith
+
+    if not isinstance(t, ir.MemRefType):
+        return arith.index_cast(t, loaded[0]) if isinstance(t, ir.IndexType) else loaded[0]
+    mt = ir.MemRefType(t)
+    desc_t = _descriptor_type(mt)
+    i64 = ir.IntegerType.get_signless(64)
+    dynamic = _dynamic_fields(mt)
+    fields: list[tuple[list[int], ir.Value]] = [([0], loaded[0]), ([1], loaded[0]), *zip(dynamic, loaded[1:])]
+    for pos in [[2]] + [[3, k] for k in range(mt.rank)] + [[4, k] for k in range(mt.rank)]:
+        if pos not in dynamic:
+            value = ir.IntegerAttr.get(i64, _static_field(mt, pos))
+            fields.append((pos, _llvm_op("llvm.mlir.constant", i64, [], value=value)))
+    desc = _llvm_op("llvm.mlir.poison", desc_t, [])
+    for pos, value in fields:
+        desc = _llvm_op("llvm.insertvalue", desc_t, [desc, value], position=ir.DenseI64ArrayAttr.get(pos))
+    return _llvm_op("builtin.unrealized_conversion_cast", t, [desc])
 
 
 def dispatch(name: str, ctx: ir.Value, count: ir.Value) -> None:
@@ -318,10 +399,10 @@ def dispatch(name: str, ctx: ir.Value, count: ir.Value) -> None:
 
 
 def _field(ctx: ir.Value, struct: ir.Type, k: int) -> ir.Value:
-    """Address of field ``k`` of the context struct at ``ctx``."""
+    """Address of field ``k`` of the context struct at ``ctx`` (an ``!llvm.ptr``)."""
     return ir.Operation.create(
         "llvm.getelementptr",
-        results=[ir.Type.parse("!llvm.ptr")],
+        results=[ctx.type],
         operands=[ctx],
         attributes={
             "elem_type": ir.TypeAttr.get(struct),
@@ -331,38 +412,20 @@ def _field(ctx: ir.Value, struct: ir.Type, k: int) -> ir.Value:
     ).result
 
 
-def _to_slot(v: ir.Value, slot: ir.Type) -> ir.Value:
-    from mlir.dialects import arith
-
-    if isinstance(v.type, ir.MemRefType):
-        return ir.Operation.create("builtin.unrealized_conversion_cast", results=[slot], operands=[v]).result
-    if isinstance(v.type, ir.IndexType):
-        return arith.index_cast(slot, v)
-    return v
-
-
-def _from_slot(address: ir.Value, t: ir.Type, slot: ir.Type) -> ir.Value:
-    from mlir.dialects import arith
-
-    loaded = ir.Operation.create("llvm.load", results=[slot], operands=[address]).result
-    if isinstance(t, ir.MemRefType):
-        return ir.Operation.create("builtin.unrealized_conversion_cast", results=[t], operands=[loaded]).result
-    if isinstance(t, ir.IndexType):
-        return arith.index_cast(t, loaded)
-    return loaded
-
-
-def _rebind(op: ir.Operation, remap: list[tuple[ir.Value, ir.Value]]) -> None:
+def _rebind(op: ir.Operation, remap: Mapping[ir.Value, ir.Value] | Sequence[tuple[ir.Value, ir.Value]]) -> None:
     """Inside ``op`` (a clone in the chunk function), uses of captured values
-    read their unpacked copies instead."""
+    read their unpacked copies instead (``remap``: old value -> new, or
+    pairs, of which the first for a value counts)."""
+    table: dict[ir.Value, ir.Value] = {}
+    for old, new in remap.items() if isinstance(remap, Mapping) else remap:
+        table.setdefault(old, new)
 
     def visit(o: ir.Operation) -> ir.WalkResult:
         if o != op:
             for k, v in enumerate(list(o.operands)):
-                for old, new in remap:
-                    if v == old:
-                        o.operands[k] = new
-                        break
+                new = table.get(v)
+                if new is not None:
+                    o.operands[k] = new
         return ir.WalkResult.ADVANCE
 
     op.walk(visit, ir.WalkOrder.PRE_ORDER)
