@@ -79,10 +79,11 @@ def _emit(traced: Traced, timings: dict[str, float]) -> tuple[ir.Context, ir.Mod
 
 def _run_stages(
     traced: Traced, pipeline: str, keep: bool, emitted: tuple[ir.Context, ir.Module] | None = None
-) -> tuple[str, str, dict[str, str], dict[str, float], list[IndexCheck]]:
+) -> tuple[str | list[str], str, dict[str, str], dict[str, float], list[IndexCheck]]:
     """Emit (unless given the ``emitted`` module) and lower to LLVM IR;
     returns (llvm ir, entry name, texts, timings, the run-time index checks
-    of the entry function)."""
+    of the entry function). Unless ``keep``, the LLVM IR is a list of
+    modules (``lowering.cpu.to_llvm_ir_parts``)."""
     texts: dict[str, str] = {}
     timings: dict[str, float] = {}
     entry = _entry_name(traced.name)
@@ -105,9 +106,10 @@ def _run_stages(
         stage("bufferized", lambda m: cpu.bufferize(m, reuse=config.inplace))
         stage("llvm", lambda m: cpu.lower_to_llvm_dialect(m, config.threads, config.parallel_minsize))
         t0 = time.perf_counter()
-        llvm_ir = cpu.to_llvm_ir(module)
+        # one module to show; to compile, parts that compile on one thread each
+        llvm_ir = cpu.to_llvm_ir(module) if keep else cpu.to_llvm_ir_parts(module, config.threads)
         timings["llvm-ir"] = time.perf_counter() - t0
-        texts["llvm-ir"] = llvm_ir
+        texts["llvm-ir"] = llvm_ir if isinstance(llvm_ir, str) else "".join(llvm_ir)
     return llvm_ir, entry, texts, timings, checks
 
 
@@ -124,8 +126,8 @@ def _print(module: ir.Module) -> str:
 
 
 def lower(traced: Traced, pipeline: str = "fast_run") -> Lowered:
-    llvm_ir, _, texts, timings, _ = _run_stages(traced, pipeline, keep=True)
-    texts["asm"] = assembly(llvm_ir)
+    _, _, texts, timings, _ = _run_stages(traced, pipeline, keep=True)
+    texts["asm"] = assembly(texts["llvm-ir"])
     return Lowered(texts, timings)
 
 

@@ -19,7 +19,9 @@ An op whose iteration space (times the trip counts of loops in its body) has
 fewer than ``parallel_minsize`` elements runs as one chunk on the calling
 thread: decided at compile time for static sizes, by a test of the sizes at
 run time for free dims. The loops of scan steps and BLAS calls (OpenBLAS has
-its own threads) are left as they are.
+its own threads) are left as they are. The chunk functions also let code
+generation use the threads: :func:`to_llvm_ir_parts` deals them out to LLVM
+modules that ``runtime/cpu.py`` compiles at once.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from .common import generic_inputs
 from .copies import strided_copies
 from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
-from .parallel import tir_parallel_loops
+from .parallel import CHUNK, tir_parallel_loops
 from .streaming import mark_streams, stream_stores
 from .scan import tir_scan_to_loop
 from .siblings import fuse_siblings
@@ -60,6 +62,7 @@ __all__ = [
     "to_buffers_steps",
     "lower_to_llvm_dialect",
     "to_llvm_ir",
+    "to_llvm_ir_parts",
     "run_pipeline",
 ]
 
@@ -380,3 +383,101 @@ def lower_to_llvm_dialect(
 
 def to_llvm_ir(module: ir.Module) -> str:
     return translate_to_llvm_ir(module)
+
+
+# At most this many parts (one compiling thread each), and a part is made
+# only for at least this many operations of chunk functions: each part costs
+# a translation, a parse and a pass pipeline of its own, a few milliseconds.
+MAX_PARTS = 4
+MIN_PART_OPS = 400
+# An operation of a chunk function (a loop nest, vectorised into several
+# versions) took LLVM about this many times as long as one of the rest (the
+# straight-line calling code) in an MLP training step: parts are balanced
+# by operations weighted so.
+CHUNK_COST = 2.5
+
+
+def to_llvm_ir_parts(module: ir.Module, parts: int) -> list[str]:
+    """The LLVM IR of ``module`` (in the LLVM dialect) as up to ``parts``
+    modules that link together, to be compiled on as many threads.
+
+    The chunk functions of ``tir-parallel-loops`` (marked ``tir.chunk``)
+    are dealt out, largest first, to the part with the least work so far
+    (operations, those of the rest over ``CHUNK_COST``); everything else is
+    in the first part. A chunk is only reached
+    through its address, which its dispatcher calls, so no optimisation
+    across it is lost: each function compiles to the same code either way.
+    A moved chunk gets external linkage, and the parts declare what they
+    use of one another. The other parts copy the first's constant globals
+    and its private helper functions (such as those of
+    ``convert-math-to-funcs``, which a chunk may call), as internal ones.
+    One part (:func:`to_llvm_ir`) when there is too little to deal out
+    or the module has anything else at its top level (a mutable global).
+    """
+    top = [view.operation for view in module.body.operations]
+    if parts < 2 or any(not _copyable(op) for op in top):
+        return [to_llvm_ir(module)]
+    functions = [op for op in top if op.name == "llvm.func"]
+    sizes = {op: sum(len(block.operations) for block in op.regions[0].blocks) for op in functions}
+    chunks = [op for op in functions if CHUNK in op.attributes and sizes[op]]
+    parts = min(parts, MAX_PARTS, 1 + sum(sizes[op] for op in chunks) // MIN_PART_OPS)
+    if parts < 2:
+        return [to_llvm_ir(module)]
+    rest = sum(sizes.values()) - sum(sizes[op] for op in chunks)
+    loads = [rest / CHUNK_COST] + [0.0] * (parts - 1)
+    home: dict[ir.Operation, int] = {}
+    for op in sorted(chunks, key=lambda op: -sizes[op]):
+        home[op] = loads.index(min(loads))
+        loads[home[op]] += sizes[op]
+    used = sorted(set(home.values()) | {0})
+    return [translate_to_llvm_ir(_part(module, top, home, p)) for p in used]
+
+
+def _copyable(op: ir.Operation) -> bool:
+    """Whether a top-level op of an LLVM-dialect module can be in several parts."""
+    return op.name == "llvm.func" or (op.name == "llvm.mlir.global" and "constant" in op.attributes)
+
+
+def _part(module: ir.Module, top: list[ir.Operation], home: dict[ir.Operation, int], p: int) -> ir.Module:
+    """Part ``p`` of ``module`` (see :func:`to_llvm_ir_parts`)."""
+    part = ir.Module.create(module.operation.location)
+    for attr in module.operation.attributes:
+        part.operation.attributes[attr.name] = attr.attr
+    external = ir.Attribute.parse("#llvm.linkage<external>")
+    internal = ir.Attribute.parse("#llvm.linkage<internal>")
+    at = ir.InsertionPoint(part.body)
+    for op in top:
+        if op in home:
+            if home[op] != p:
+                _declare(op, at, external)
+            elif p == 0:
+                op.clone(at)
+            else:
+                op.clone(at).attributes["linkage"] = external
+        elif p == 0 or op.name != "llvm.func" or not op.regions[0].blocks:
+            op.clone(at)
+        elif _is_public(op):
+            _declare(op, at, external)
+        else:
+            op.clone(at).attributes["linkage"] = internal
+    return part
+
+
+def _is_public(op: ir.Operation) -> bool:
+    linkage = str(op.attributes["linkage"]) if "linkage" in op.attributes else "#llvm.linkage<external>"
+    return linkage == "#llvm.linkage<external>" and "sym_visibility" not in op.attributes
+
+
+def _declare(op: ir.Operation, at: ir.InsertionPoint, linkage: ir.Attribute) -> None:
+    """A declaration of the function ``op`` defines, at ``at``."""
+    ir.Operation.create(
+        "llvm.func",
+        attributes={
+            "sym_name": op.attributes["sym_name"],
+            "function_type": op.attributes["function_type"],
+            "linkage": linkage,
+        },
+        regions=1,
+        loc=op.location,
+        ip=at,
+    )

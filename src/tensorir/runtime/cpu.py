@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -255,7 +256,8 @@ class CompiledKernel:
     takes NumPy arrays, inputs then preallocated outputs, each C-contiguous
     and of the rank and dtype the code was compiled for. It keeps the engine,
     so the machine code, alive. ``object_code``: the relocatable code it was
-    linked from; ``libraries``: the shared libraries that code calls (see
+    linked from (one or more object files, see :func:`pack_objects`);
+    ``libraries``: the shared libraries that code calls (see
     :func:`libraries_for`).
     """
 
@@ -326,16 +328,121 @@ def load_libraries(names: Sequence[str]) -> None:
         _LOADERS[name]()
 
 
+# Several object files travel as one blob: this tag, their count and sizes
+# (little-endian u64s), then their bytes. A single object is its own bytes.
+_OBJECTS_TAG = b"tensorir-objects\0"
+
+
+def pack_objects(objects: Sequence[bytes]) -> bytes:
+    """One blob of the object files ``objects`` (:func:`unpack_objects` reverses it)."""
+    if len(objects) == 1:
+        return bytes(objects[0])
+    sizes = [len(o) for o in objects]
+    return b"".join([_OBJECTS_TAG, struct.pack(f"<{len(sizes) + 1}Q", len(sizes), *sizes), *objects])
+
+
+def unpack_objects(blob: bytes) -> list[bytes]:
+    """The object files of a blob made by :func:`pack_objects`."""
+    if not blob.startswith(_OBJECTS_TAG):
+        return [blob]
+    at = len(_OBJECTS_TAG)
+    try:
+        (count,) = struct.unpack_from("<Q", blob, at)
+        sizes = struct.unpack_from(f"<{count}Q", blob, at + 8)
+    except struct.error:
+        raise CompileError("damaged object code: its header is cut short") from None
+    at += 8 * (count + 1)
+    objects = []
+    for size in sizes:
+        objects.append(blob[at : at + size])
+        at += size
+    if at != len(blob):
+        raise CompileError(f"damaged object code: {len(blob)} bytes where its header says {at}")
+    return objects
+
+
+def _unlocked(name: str):  # type: ignore[no-untyped-def]
+    """llvmlite's C function ``name`` without the lock that serialises every
+    call into LLVM, or with it where this llvmlite has no such wrapper."""
+    fn = getattr(llvm.ffi.lib, name)
+    return getattr(fn, "_cfn", fn)
+
+
+def _emit_object(text: str, context: llvm.ContextRef | None, unlocked: bool) -> bytes:
+    """Object code of one LLVM IR module, optimised as :func:`optimize`.
+
+    ``unlocked``: the pass pipeline and code generation run outside
+    llvmlite's lock (ctypes releases the GIL meanwhile), so several modules
+    compile at once; each then has its own LLVM ``context`` and target
+    machine, and shares nothing with another thread.
+    """
+    mod = _parse(text, context)
+    tm = _new_target_machine()
+    pb = llvm.create_pass_builder(tm, _tuning())
+    try:
+        mpm = pb.getModulePassManager()
+        if not unlocked:
+            mpm.run(mod, pb)
+            return tm.emit_object(mod)
+        _unlocked("LLVMPY_RunNewModulePassManager")(mpm, mod, pb)
+        with llvm.ffi.OutputString() as error:
+            buffer = _unlocked("LLVMPY_TargetMachineEmitToMemory")(tm, mod, 1, error)
+            if not buffer:
+                raise CompileError(f"LLVM could not generate code: {error}")
+        lib = llvm.ffi.lib
+        try:
+            return ctypes.string_at(lib.LLVMPY_GetBufferStart(buffer), lib.LLVMPY_GetBufferSize(buffer))
+        finally:
+            lib.LLVMPY_DisposeMemoryBuffer(buffer)
+    finally:
+        # before its context goes (an exception's traceback would keep it)
+        pb.close()
+        tm.close()
+        mod.close()
+
+
+def emit_objects(texts: Sequence[str]) -> list[bytes]:
+    """Object code of each LLVM IR module of ``texts`` (modules that link
+    together), all but the first compiled on threads of their own at the
+    same time as it."""
+    if len(texts) == 1:
+        return [_emit_object(texts[0], None, unlocked=False)]
+    objects: list[bytes | None] = [None] * len(texts)
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        context = llvm.create_context()
+        try:
+            objects[k] = _emit_object(texts[k], context, unlocked=True)
+        except BaseException as exc:  # noqa: BLE001 - raised again by the caller
+            errors.append(exc)
+        finally:
+            context.close()
+
+    workers = [threading.Thread(target=work, args=(k,), name=f"tensorir-codegen-{k}") for k in range(1, len(texts))]
+    for w in workers:
+        w.start()
+    work(0)
+    for w in workers:
+        w.join()
+    if errors:
+        raise errors[0]
+    return [o for o in objects if o is not None]
+
+
 class CpuCompiler:
     """Compiles LLVM IR modules into callable kernels (one MCJIT engine each)."""
 
-    def compile(self, text: str, entry: str, ranks: Sequence[int]) -> CompiledKernel:
-        """Optimise LLVM IR ``text`` for the host CPU, generate its object
-        code and :meth:`load` it."""
+    def compile(self, text: str | Sequence[str], entry: str, ranks: Sequence[int]) -> CompiledKernel:
+        """Optimise LLVM IR for the host CPU, generate its object code and
+        :meth:`load` it. ``text``: one module, or modules that link together
+        (``lowering.cpu.to_llvm_ir_parts``), the first defining ``entry``,
+        compiled at once on as many threads."""
         start = time.perf_counter()
-        libraries = libraries_for(text)
-        mod = optimize(text + trampoline_ir(entry, ranks))
-        code = _new_target_machine().emit_object(mod)
+        texts = [text] if isinstance(text, str) else list(text)
+        texts[0] += trampoline_ir(entry, ranks)
+        libraries = libraries_for("".join(texts))
+        code = pack_objects(emit_objects(texts))
         kernel = self.load(code, entry, ranks, libraries)
         kernel.compile_seconds = time.perf_counter() - start
         return kernel
@@ -348,7 +455,8 @@ class CpuCompiler:
         host_target()  # initialises LLVM's native target
         load_libraries(libraries)
         engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _new_target_machine())
-        engine.add_object_file(llvm.ObjectFileRef.from_data(code))
+        for obj in unpack_objects(code):
+            engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         engine.finalize_object()
         address = engine.get_function_address(entry + "__py")
         if not address:
