@@ -64,15 +64,24 @@ def to_numpy(value: Any) -> np.ndarray:
 # Timing
 
 
+SETTLE = 0.15
+"""Seconds of idling before each system's turn. The systems share one
+process, and the worker threads a library leaves behind keep spinning for a
+while after its call (OpenBLAS waits about 2**28 cycles, 0.1 s here, before
+they sleep): without a pause they would take a core from whichever system
+runs next, as they would not if each system had its own process."""
+
+
 def interleaved(kernels: dict[str, Kernel], rounds: int, number: int, budget: float = 1.5) -> dict[str, float]:
     """Seconds per call of each kernel: the minimum over ``rounds`` of the mean of
     ``number`` calls in a row, after one warm-up call each.
 
     Each round runs every system in turn (the order rotates from round to
     round), so a burst of load from elsewhere on the machine lands on all
-    systems alike instead of on whichever ran during it. A system that has
-    spent ``budget`` seconds in its rounds stops after its third one, so a
-    system 50x slower than the rest does not set the length of the run.
+    systems alike instead of on whichever ran during it; each turn starts
+    after :data:`SETTLE` seconds of idling. A system that has spent
+    ``budget`` seconds in its rounds stops after its third one, so a system
+    50x slower than the rest does not set the length of the run.
     """
     for fn, args in kernels.values():
         fn(*args)
@@ -85,6 +94,8 @@ def interleaved(kernels: dict[str, Kernel], rounds: int, number: int, budget: fl
             if r >= 3 and spent[name] > budget:
                 continue
             fn, args = kernels[name]
+            if len(names) > 1:
+                time.sleep(SETTLE)
             start = time.perf_counter()
             for _ in range(number):
                 fn(*args)
