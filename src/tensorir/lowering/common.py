@@ -166,6 +166,34 @@ def generic_inputs(op: ir.Operation) -> int:
     return int(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0])
 
 
+def unit_inner_stride(t: ir.Type) -> bool:
+    """Whether a memref of type ``t`` lays its last axis out with stride 1
+    (an identity layout, or strides ending in 1; its rows may have any stride)."""
+    m = ir.MemRefType(t)
+    if m.layout == ir.AffineMapAttr.get(ir.AffineMap.get_identity(m.rank)):
+        return True
+    try:
+        strides, _ = m.get_strides_and_offset()
+    except Exception:  # noqa: BLE001 - an affine-map layout has no strides
+        return False
+    return m.rank == 0 or strides[-1] == 1
+
+
+def strided_metadata(buf: ir.Value) -> tuple[ir.Value, ir.Value, list[ir.Value]]:
+    """``(aligned pointer as index, offset, strides)`` of a strided memref,
+    the offset and strides in elements."""
+    from mlir.dialects import memref
+
+    t = ir.MemRefType(buf.type)
+    idx = ir.IndexType.get()
+    base_t = ir.MemRefType.get([], t.element_type, memory_space=t.memory_space)
+    meta = ir.Operation.create(
+        "memref.extract_strided_metadata", results=[base_t, idx] + [idx] * (2 * t.rank), operands=[buf]
+    )
+    results = list(meta.results)
+    return memref.extract_aligned_pointer_as_index(results[0]), results[1], results[2 + t.rank:]
+
+
 def indexing_maps(op: ir.Operation) -> list[ir.AffineMap]:
     """A ``linalg.generic``'s indexing maps, inputs first."""
     return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]

@@ -30,7 +30,8 @@ from __future__ import annotations
 from typing import Callable
 
 from ..dialects._bindings import ir, walk
-from .common import defining_op, dtype_of, empty, fill, generic, index_const, scalar_const
+from .common import (defining_op, dtype_of, empty, fill, generic, index_const, scalar_const, strided_metadata,
+                     unit_inner_stride)
 from .outline import fresh_name, function_of, outline_loop
 
 __all__ = ["RULES", "BLAS_GEMM", "linalg_to_blas", "matmul_generic"]
@@ -379,27 +380,13 @@ def _declare(module_op: ir.Operation, name: str, el: ir.Type) -> None:
         fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
 
 
-def _unit_inner_stride(buf: ir.Value) -> bool:
-    """Whether ``buf``'s last axis is laid out with stride 1 (rows may have any
-    stride: BLAS takes it as the leading dimension)."""
-    t = ir.MemRefType(buf.type)
-    layout = t.layout
-    if isinstance(layout, ir.AffineMapAttr) and layout.value == ir.AffineMap.get_identity(t.rank):
-        return True
-    try:
-        strides, _ = t.get_strides_and_offset()
-    except Exception:  # noqa: BLE001 - an affine-map layout has no strides
-        return False
-    return t.rank == 0 or strides[-1] == 1
-
-
 def _contiguous(buf: ir.Value) -> tuple[ir.Value, bool]:
     """``buf`` itself if BLAS can read it in place (its last axis has stride 1:
     an identity layout, a row or column block of a matrix, a step of a stack),
     else a row-major copy."""
     from mlir.dialects import memref
 
-    if _unit_inner_stride(buf):
+    if unit_inner_stride(buf.type):
         return buf, False
     t = ir.MemRefType(buf.type)
     dyn = [
@@ -409,21 +396,6 @@ def _contiguous(buf: ir.Value) -> tuple[ir.Value, bool]:
     copy = memref.alloc(copy_t, dyn, [])
     memref.copy(buf, copy)
     return copy, True
-
-
-def _strided_metadata(buf: ir.Value) -> tuple[ir.Value, ir.Value, list[ir.Value]]:
-    """``(aligned pointer as index, offset, strides)`` of a strided memref,
-    all in elements but the pointer."""
-    from mlir.dialects import memref
-
-    t = ir.MemRefType(buf.type)
-    idx = ir.IndexType.get()
-    base_t = ir.MemRefType.get([], t.element_type, memory_space=t.memory_space)
-    meta = ir.Operation.create(
-        "memref.extract_strided_metadata", results=[base_t, idx] + [idx] * (2 * t.rank), operands=[buf]
-    )
-    results = list(meta.results)
-    return memref.extract_aligned_pointer_as_index(results[0]), results[1], results[2 + t.rank:]
 
 
 def _gemm_layout(op: ir.Operation) -> tuple[bool, bool] | None:
@@ -479,7 +451,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
             return memref.dim(v, index_const(axis))
         return index_const(int(t.shape[axis]))
 
-    metadata = {id(v): _strided_metadata(v) for v in (a, b, c)}
+    metadata = {id(v): strided_metadata(v) for v in (a, b, c)}
 
     def batch_strides(v: ir.Value, matrix_rank: int) -> list[ir.Value | None]:
         """Per loop batch axis, the element stride of ``v`` (None: broadcast).

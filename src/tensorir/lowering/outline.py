@@ -16,7 +16,7 @@ the calling thread, the others on the async runtime's threads
 from __future__ import annotations
 
 from ..dialects._bindings import ir
-from .parallel import _captures, _declare_dispatch, _is_constant, _rebind, chunk_function, dispatch, pack_context
+from .parallel import _captures, _declare_dispatch, _is_constant, chunk_function, clone_rebound, dispatch, pack_context
 
 __all__ = ["outline_loop", "function_of", "fresh_name"]
 
@@ -67,18 +67,10 @@ def outline_loop(loop: ir.Operation, module_op: ir.Operation, name: str) -> None
         name, ir.InsertionPoint.after(function_of(loop)), loop.location, struct, slots, captured
     )
     with ir.InsertionPoint(block), loop.location:
-        remap = list(zip(captured, mapped))
-        remap += [(v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]) for v in consts]
-        remap.append((iv, arith.index_cast(ir.IndexType.get(), c_arg)))
-        for op in body_ops:
-            clone = op.clone(ir.InsertionPoint(block))
-            for k, v in enumerate(list(clone.operands)):
-                for old, new in remap:
-                    if v == old:
-                        clone.operands[k] = new
-                        break
-            _rebind(clone, remap)
-            remap += list(zip(op.results, clone.results))
+        remap = dict(zip(captured, mapped))
+        remap.update((v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]) for v in consts)
+        remap[iv] = arith.index_cast(ir.IndexType.get(), c_arg)
+        clone_rebound(body_ops, remap, ir.InsertionPoint(block))
         func.ReturnOp([])
     with ir.InsertionPoint(loop), loop.location:
         dispatch(name, ctx, loop.operands[1])

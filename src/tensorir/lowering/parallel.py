@@ -43,7 +43,7 @@ from typing import Mapping, Sequence
 from ..dialects._bindings import ir
 from .common import has_function, index_const, indexing_maps
 
-__all__ = ["tir_parallel_loops", "DISPATCH", "CHUNK", "ALIGN", "pack_context", "chunk_function", "dispatch"]
+__all__ = ["tir_parallel_loops", "DISPATCH", "CHUNK", "ALIGN", "pack_context", "chunk_function", "dispatch", "clone_rebound"]
 
 # A chunk of the innermost dim is a multiple of this many elements (a 64-byte
 # cache line of float32), so two threads never write the same line.
@@ -429,6 +429,20 @@ def _rebind(op: ir.Operation, remap: Mapping[ir.Value, ir.Value] | Sequence[tupl
         return ir.WalkResult.ADVANCE
 
     op.walk(visit, ir.WalkOrder.PRE_ORDER)
+
+
+def clone_rebound(ops: Sequence[ir.Operation], remap: dict[ir.Value, ir.Value], at: ir.InsertionPoint) -> None:
+    """Clone ``ops`` at ``at``, their operands and those of the ops nested in
+    them read through ``remap`` (old value -> new), which gains each op's
+    results -> its clone's, so later ops read earlier clones."""
+    for op in ops:
+        clone = op.clone(at)
+        for k, v in enumerate(list(clone.operands)):
+            new = remap.get(v)
+            if new is not None:
+                clone.operands[k] = new
+        _rebind(clone, remap)
+        remap.update(zip(op.results, clone.results))
 
 
 def _chunk_view(value: ir.Value, m: ir.AffineMap, dim: int, lo: ir.Value, length: ir.Value) -> ir.Value:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from ..dialects._bindings import ir
 from .common import PARALLEL, generic_inputs, indexing_maps
+from .parallel import clone_rebound
 
 __all__ = ["fuse_siblings"]
 
@@ -161,43 +162,16 @@ def _join(a: ir.Operation, b: ir.Operation) -> None:
     yielded: list[ir.Value] = []
     with ir.InsertionPoint(body), a.location:
         for op, op_args in ((a, a_args), (b, b_args)):
-            yielded += _inline(op.regions[0].blocks[0], op_args)
+            yielded += _inline(op.regions[0].blocks[0], op_args, body)
         linalg.YieldOp(yielded)
     a.erase()
     b.erase()
 
 
-def _inline(block: ir.Block, args: list[ir.Value]) -> list[ir.Value]:
-    """Clone ``block``'s ops at the current insertion point with its
-    arguments bound to ``args``; returns the values it yields."""
-    mapping = list(zip(block.arguments, args))
-
-    def lookup(v: ir.Value) -> ir.Value:
-        return next((new for old, new in mapping if old == v), v)
-
-    for view in block.operations:
-        op = view.operation
-        if op.name == "linalg.yield":
-            return [lookup(v) for v in op.operands]
-        clone = op.clone()
-        for k, v in enumerate(clone.operands):
-            clone.operands[k] = lookup(v)
-        _rebind_nested(clone, mapping)
-        mapping += list(zip(op.results, clone.results))
-    raise AssertionError("a linalg.generic body ends with linalg.yield")
-
-
-def _rebind_nested(op: ir.Operation, mapping: list[tuple[ir.Value, ir.Value]]) -> None:
-    """Operands of ops nested in ``op``'s regions that refer to remapped values."""
-
-    def visit(o: ir.Operation) -> ir.WalkResult:
-        if o == op:
-            return ir.WalkResult.ADVANCE
-        for k, v in enumerate(o.operands):
-            for old, new in mapping:
-                if old == v:
-                    o.operands[k] = new
-                    break
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit)
+def _inline(block: ir.Block, args: list[ir.Value], into: ir.Block) -> list[ir.Value]:
+    """Clone ``block``'s ops at the end of ``into`` with its arguments bound
+    to ``args``; returns the values it yields."""
+    remap = dict(zip(block.arguments, args))
+    ops = [view.operation for view in block.operations]
+    clone_rebound(ops[:-1], remap, ir.InsertionPoint(into))
+    return [remap.get(v, v) for v in ops[-1].operands]  # the linalg.yield

@@ -39,7 +39,7 @@ import platform
 
 from ..dialects._bindings import ir
 from ..dialects.control import is_private
-from .common import PARALLEL, generic_inputs, index_const, indexing_maps
+from .common import PARALLEL, generic_inputs, index_const, indexing_maps, strided_metadata, unit_inner_stride
 
 __all__ = ["mark_streams", "stream_stores", "STREAM_MIN_BYTES"]
 
@@ -93,17 +93,6 @@ def stream_stores(module_op: ir.Operation, minsize: int = STREAM_MIN_BYTES, enab
 # Which ops
 
 
-def _unit_stride(t: ir.Type) -> bool:
-    m = ir.MemRefType(t)
-    if m.layout == ir.AffineMapAttr.get(ir.AffineMap.get_identity(m.rank)):
-        return True
-    try:
-        strides, _ = m.get_strides_and_offset()
-    except Exception:  # noqa: BLE001 - an affine-map layout has no strides
-        return False
-    return strides[-1] == 1
-
-
 def _scalar(t: ir.Type) -> bool:
     return isinstance(t, (ir.FloatType, ir.IntegerType))
 
@@ -134,7 +123,7 @@ def _eligible(op: ir.Operation) -> bool:
             return False
         for k, e in enumerate(m.results):
             if isinstance(e, ir.AffineDimExpr):
-                if e.position == inner and (k != len(m.results) - 1 or not _unit_stride(v.type)):
+                if e.position == inner and (k != len(m.results) - 1 or not unit_inner_stride(v.type)):
                     return False
             elif not (isinstance(e, ir.AffineConstantExpr) and e.value == 0):
                 return False
@@ -189,19 +178,12 @@ def _rewrite(op: ir.Operation, minsize: int) -> None:
 
 def _skew(buf: ir.Value, ivs: list[ir.Value], elsize: int) -> ir.Value:
     """Bytes past the last 64-byte boundary of the row of ``buf`` at ``ivs``."""
-    from mlir.dialects import arith, memref
+    from mlir.dialects import arith
 
-    rank = ir.MemRefType(buf.type).rank
-    meta = ir.Operation.create(
-        "memref.extract_strided_metadata",
-        results=[ir.MemRefType.get([], ir.MemRefType(buf.type).element_type), ir.IndexType.get()]
-        + [ir.IndexType.get()] * (2 * rank),
-        operands=[buf],
-    ).results
-    start = meta[1]
-    for i, iv in enumerate(ivs):
-        start = arith.addi(start, arith.muli(iv, meta[2 + rank + i]))
-    address = arith.addi(memref.extract_aligned_pointer_as_index(meta[0]), arith.muli(start, index_const(elsize)))
+    pointer, start, strides = strided_metadata(buf)
+    for iv, stride in zip(ivs, strides):
+        start = arith.addi(start, arith.muli(iv, stride))
+    address = arith.addi(pointer, arith.muli(start, index_const(elsize)))
     return arith.remui(address, index_const(LINE))
 
 

@@ -276,10 +276,9 @@ def keep_freed_heap() -> bool:
     ):
         return False
     import ctypes
-    import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the process's own symbols: the C library's malloc is among them
         mallopt = libc.mallopt
         libc.gnu_get_libc_version  # noqa: B018 - glibc only
     except (OSError, AttributeError):
