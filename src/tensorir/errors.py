@@ -23,6 +23,10 @@ __all__ = [
     "DebugModeError",
     "CompileError",
     "IRError",
+    "GpuError",
+    "GpuUnavailableError",
+    "GpuOutOfMemoryError",
+    "KernelLaunchError",
 ]
 
 
@@ -95,3 +99,23 @@ class CompileError(TensorIRError, RuntimeError):
 
 class IRError(TensorIRError, ValueError):
     """tir IR that does not parse or verify."""
+
+
+class GpuError(TensorIRError, RuntimeError):
+    """The GPU path failed: the driver's error name and text, and what was being done."""
+
+
+class GpuUnavailableError(GpuError):
+    """``device="cuda"`` was asked for where no usable NVIDIA GPU is: no driver
+    library, no device, or a driver too old for the PTX. The CPU path keeps
+    working (``device="cpu"``, or ``"auto"`` to fall back with a warning)."""
+
+
+class GpuOutOfMemoryError(GpuError, MemoryError):
+    """A device allocation failed: the bytes asked for and the device's free memory."""
+
+
+class KernelLaunchError(GpuError):
+    """A kernel failed to launch or to run; ``kernel`` names it."""
+
+    kernel: str | None = None
