@@ -273,7 +273,7 @@ def test_bad_args_spec(spec: str, message: str) -> None:
         (["--tir-pipeline=bogus"], 2, "no pipeline named 'bogus'; choose one of fast_compile, fast_run, none"),
         (["--tir-dce", "--print-ir-after=cse"], 2, "--print-ir-after=cse: the pipeline has no top-level step cse (its steps: tir-dce)"),
         (["--emit=ptx"], 1, "--emit=ptx: lowering failed: tir.wrt is a differentiation marker"),
-        (["--emit=gpu"], 2, "argument --emit: invalid choice: 'gpu'"),
+        (["--emit=cuda"], 2, "argument --emit: invalid choice: 'cuda'"),
         (["--args", "float32[?]"], 2, "--args gives the argument types of --import MODULE:FUNCTION"),
         (["--tir-to-linalg"], 1, "pass tir-to-linalg failed: tir.wrt is a differentiation marker and has no lowering: run the tir-autodiff pass before tir-to-linalg"),
         (["--emit=llvm"], 1, "--emit=llvm: lowering failed: tir.wrt is a differentiation marker"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 from ..dialects._bindings import ir
 from .common import PARALLEL
 
-__all__ = ["strided_copies"]
+__all__ = ["strided_copies", "copy_to_generic"]
 
 
 def strided_copies(module_op: ir.Operation) -> None:
@@ -36,7 +36,7 @@ def strided_copies(module_op: ir.Operation) -> None:
 
     module_op.walk(visit)
     for op in found:
-        _to_generic(op)
+        copy_to_generic(op)
 
 
 def _contiguous(t: ir.Type) -> bool:
@@ -61,7 +61,8 @@ def _contiguous(t: ir.Type) -> bool:
     return True
 
 
-def _to_generic(op: ir.Operation) -> None:
+def copy_to_generic(op: ir.Operation) -> None:
+    """Replace the ``memref.copy`` ``op`` with an all-parallel ``linalg.generic``."""
     from mlir.dialects import linalg
 
     source, target = op.operands

@@ -1,67 +1,278 @@
 """The GPU pipeline, compile side: linalg on tensors -> buffers -> parallel
 loops -> ``gpu`` kernels -> NVVM -> PTX for NVIDIA GPUs.
 
-Every step is an upstream MLIR pass from the pinned wheels (their LLVM has
-the NVPTX target and libdevice, so no CUDA toolkit is needed to make PTX):
+Every step but one is an upstream MLIR pass from the pinned wheels (their
+LLVM has the NVPTX target and libdevice, so no CUDA toolkit is needed):
 
 1. the CPU pipeline's fusion and bufferization (``FUSE``, one-shot
-   bufferization, ``tir-drop-update-results``); no buffer reuse or
-   deallocation, which concern the host side;
-2. per function, ``convert-linalg-to-parallel-loops``, then each parallel
-   loop tiled by :data:`BLOCK` and mapped to blocks and threads
-   (``gpu-map-parallel-loops``, ``convert-parallel-loops-to-gpu``);
-3. kernel outlining (after sinking index computations into the launches, so
-   constants and dims are not kernel parameters);
-4. ``nvvm-attach-target`` (``sm_90``, PTX ISA 8.0), ``convert-gpu-to-nvvm``
-   and ``gpu-module-to-binary{format=isa}``: each ``gpu.binary`` holds PTX.
+   bufferization, ``tir-drop-update-results``, and ``tir-reuse-buffers``
+   under ``ti.config.inplace``); no deallocation: the host code's buffers
+   are freed when the launcher lets go of them;
+2. every ``memref.copy`` becomes a parallel loop nest
+   (``tir-strided-copies``), every linalg op becomes ``scf.parallel`` over
+   its parallel dims with ``scf.for`` over its reductions
+   (``convert-linalg-to-parallel-loops``);
+3. ``tir-gpu-kernels`` (:func:`gpu_kernels`): each top-level parallel loop
+   nest becomes a ``gpu.launch`` of one-dimensional blocks of :data:`BLOCK`
+   threads, thread ``k`` of the launch taking the ``k``-th point of the
+   iteration space in row-major order, so consecutive threads touch
+   consecutive elements of the contiguous dimension (coalesced accesses),
+   and no grid dimension limits the sizes (only x is used). An accumulator
+   that a reduction loop loads and stores at the same place on every step
+   lives in a register for the loop (:func:`_promote_accumulators`). What
+   touches memory outside any parallel loop (a full reduction's loop, the
+   store of a 0-d result) runs as a kernel of one thread: all data stays on
+   the device. Loops around parallel loops (a scan's steps) stay host code;
+   ``memref.load`` in host code reads one element back from the device;
+4. kernel outlining, after sinking index computations into the launches so
+   constants and dims are not kernel parameters;
+5. ``nvvm-attach-target`` (the device's chip, PTX ISA 8.0),
+   ``convert-gpu-to-nvvm`` and ``gpu-module-to-binary{format=isa}``: each
+   ``gpu.binary`` holds PTX, which the driver compiles for the GPU at hand.
 
-What is not a parallel loop (a full reduction, the sequential part of a
-contraction) stays in the host function and is not in the PTX. Launching the
-kernels (cuda-python) is not part of this module.
+The host function left (index arithmetic, allocations, views, loops and
+``gpu.launch_func``) is turned into Python by ``lowering/gpu_host.py``.
 """
 
 from __future__ import annotations
 
-from ..dialects._bindings import ir
+from ..dialects._bindings import ir, walk
 from ..errors import CompileError
+from .bool_storage import bool_storage
+from .buffers import reuse_buffers
+from .copies import copy_to_generic
 
-__all__ = ["BLOCK", "CHIP", "to_gpu_binaries", "ptx_of"]
+__all__ = ["BLOCK", "CHIP", "gpu_kernels", "to_gpu_kernels", "to_gpu_binaries", "ptx_of", "kernels_of"]
 
-BLOCK = 256  # threads per block along the innermost parallel loop
-CHIP = "sm_90"
+BLOCK = 256  # threads per block
+CHIP = "sm_90"  # the default target: NVIDIA H100
 
-MAP = (
-    "func.func(convert-linalg-to-parallel-loops,"
-    f"scf-parallel-loop-tiling{{parallel-loop-tile-sizes={BLOCK} no-min-max-bounds=true}},"
-    "gpu-map-parallel-loops{mapping-policy=innermost-first},convert-parallel-loops-to-gpu,canonicalize,cse)"
-)
-OUTLINE = "gpu-launch-sink-index-computations,gpu-kernel-outlining,canonicalize,cse"
-DEVICE = (
-    f"nvvm-attach-target{{chip={CHIP} features=+ptx80 O=3}},lower-affine,convert-scf-to-cf,"
-    "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),"
-    "gpu-module-to-binary{format=isa}"
-)
+TO_LOOPS = "func.func(convert-linalg-to-parallel-loops,canonicalize,cse)"
+OUTLINE = "gpu-launch-sink-index-computations,gpu-kernel-outlining,lower-affine,canonicalize,cse"
 
 
-def to_gpu_binaries(module: ir.Module) -> None:
-    """Lower a module at the linalg stage (after ``tir-entry-abi``) until its
-    kernels are ``gpu.binary`` ops holding PTX."""
+def device_steps(chip: str = CHIP) -> str:
+    """The upstream pipeline from outlined kernels to PTX for ``chip``."""
+    return (
+        f"nvvm-attach-target{{chip={chip} features=+ptx80 O=3}},"
+        "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),"
+        "gpu-module-to-binary{format=isa}"
+    )
+
+
+def to_gpu_kernels(module: ir.Module, reuse: bool = True) -> None:
+    """Lower a module at the linalg stage (after ``tir-entry-abi``) to host
+    functions launching outlined ``gpu.func`` kernels."""
     from .cpu import run_pipeline, to_buffers_steps
 
-    run_pipeline(module, to_buffers_steps(), "bufferization")
-    run_pipeline(module, [MAP, OUTLINE, DEVICE], "lowering to GPU kernels")
+    steps = to_buffers_steps()
+    steps += [(reuse_buffers, "tir-reuse-buffers")] if reuse else []
+    steps += [(bool_storage, "tir-bool-storage"), (_all_copies, "tir-gpu-copies"), TO_LOOPS,
+              (gpu_kernels, "tir-gpu-kernels"), OUTLINE]
+    run_pipeline(module, steps, "lowering to GPU kernels")
 
+
+def to_gpu_binaries(module: ir.Module, chip: str = CHIP, reuse: bool = True) -> None:
+    """:func:`to_gpu_kernels`, then each kernel module to a ``gpu.binary`` holding PTX for ``chip``."""
+    from .cpu import run_pipeline
+
+    to_gpu_kernels(module, reuse)
+    run_pipeline(module, [device_steps(chip)], "compiling the GPU kernels to PTX")
+
+
+def _all_copies(module_op: ir.Operation) -> None:
+    """``tir-gpu-copies``: every ``memref.copy`` becomes a parallel loop nest
+    (a kernel), as a device buffer cannot be copied by the host's ``memcpy``."""
+    for op in walk(module_op, ["memref.copy"]):
+        copy_to_generic(op)
+
+
+# --- tir-gpu-kernels ---------------------------------------------------------
+
+# Ops of host code that neither touch memory nor hold a loop: left to the host.
+_MEMORY = frozenset({"memref.load", "memref.store", "memref.atomic_rmw", "memref.copy", "vector.load", "vector.store"})
+
+
+def gpu_kernels(module_op: ir.Operation) -> None:
+    """``tir-gpu-kernels``: parallel loops and memory accesses of public
+    functions become ``gpu.launch`` ops (see the module docstring)."""
+    for view in module_op.regions[0].blocks[0].operations:
+        op = view.operation
+        if op.name == "func.func" and op.regions[0].blocks:
+            _host_region(op.regions[0])
+
+
+def _host_region(region: ir.Region) -> None:
+    for block in region.blocks:
+        for op in list(block.operations):
+            _host_op(op.operation)
+
+
+def _host_op(op: ir.Operation) -> None:
+    name = op.name
+    if name == "scf.parallel":
+        _launch_parallel(op)
+    elif name in ("scf.for", "scf.if", "scf.while", "scf.execute_region"):
+        if walk(op, ["scf.parallel"]):
+            for region in op.regions:  # a loop around kernels: host control flow
+                _host_region(region)
+        elif any(o.name in _MEMORY for o in walk(op)):
+            _launch_single(op)
+    elif name in ("memref.store", "memref.atomic_rmw", "vector.store"):
+        _launch_single(op)
+    elif name.startswith("linalg."):
+        raise CompileError(f"internal: {name} left after convert-linalg-to-parallel-loops")
+
+
+def _index(value: int) -> ir.Value:
+    from mlir.dialects import arith
+
+    return arith.ConstantOp(ir.IndexType.get(), value).result
+
+
+def _new_launch(grid: ir.Value, threads: int) -> tuple[ir.Operation, ir.Block]:
+    """A ``gpu.launch`` of ``grid`` one-dimensional blocks of ``threads``
+    threads, with its body block (ended by ``gpu.terminator``)."""
+    from mlir.dialects import gpu
+
+    one = _index(1)
+    launch = gpu.LaunchOp((grid, one, one), (_index(threads), one, one))
+    body = launch.regions[0].blocks[0]  # made by the builder, with the 12 ids and sizes
+    with ir.InsertionPoint(body):
+        gpu.TerminatorOp()
+    return launch.operation, body
+
+
+def _launch_parallel(op: ir.Operation) -> None:
+    """One top-level ``scf.parallel`` (no reductions of its own) -> a launch
+    whose thread ``b * BLOCK + t`` runs the point of that row-major rank."""
+    from mlir.dialects import arith, scf
+
+    if len(op.results):
+        raise CompileError("internal: a parallel loop with reductions reached tir-gpu-kernels")
+    n = (len(op.operands)) // 3
+    lbs, ubs, steps = op.operands[:n], op.operands[n:2 * n], op.operands[2 * n:3 * n]
+    body = op.regions[0].blocks[0]
+    with ir.InsertionPoint(op), op.location:
+        counts = []
+        for lb, ub, step in zip(lbs, ubs, steps):
+            counts.append(arith.CeilDivSIOp(arith.SubIOp(ub, lb).result, step).result)
+        total = counts[0]
+        for c in counts[1:]:
+            total = arith.MulIOp(total, c).result
+        grid = arith.CeilDivSIOp(total, _index(BLOCK)).result
+        launch, kbody = _new_launch(grid, BLOCK)
+        with ir.InsertionPoint.at_block_begin(kbody):
+            bid, tid = kbody.arguments[0], kbody.arguments[3]
+            linear = arith.AddIOp(arith.MulIOp(bid, _index(BLOCK)).result, tid).result
+            inside = arith.CmpIOp(arith.CmpIPredicate.slt, linear, total).result
+            guard = scf.IfOp(inside)
+            with ir.InsertionPoint(guard.then_block):
+                ivs = [None] * n
+                rest = linear
+                for k in reversed(range(n)):
+                    idx = rest if k == 0 else arith.RemSIOp(rest, counts[k]).result
+                    if k:
+                        rest = arith.DivSIOp(rest, counts[k]).result
+                    ivs[k] = arith.AddIOp(lbs[k], arith.MulIOp(idx, steps[k]).result).result
+                done = scf.YieldOp([])
+        for iv, value in zip(body.arguments, ivs):
+            iv.replace_all_uses_with(value)
+        for inner in list(body.operations)[:-1]:  # all but scf.reduce
+            inner.operation.move_before(done)
+    op.erase()
+    for loop in walk(launch, ["scf.for"]):
+        _promote_accumulators(loop)
+
+
+def _launch_single(op: ir.Operation) -> None:
+    """``op`` (touching device memory, outside any parallel loop) as a kernel of one thread."""
+    if len(op.results):
+        raise CompileError(
+            f"the GPU back end cannot run {op.name} yielding values on the host; "
+            "compile this function for device='cpu'"
+        )
+    with ir.InsertionPoint(op), op.location:
+        launch, kbody = _new_launch(_index(1), 1)
+    op.move_before(list(kbody.operations)[-1])
+    for loop in walk(launch, ["scf.for"]):
+        _promote_accumulators(loop)
+
+
+def _promote_accumulators(loop: ir.Operation) -> None:
+    """Keep in a register what ``loop`` loads and stores at one loop-invariant
+    place: ``x = load m[i]; ...; store y, m[i]`` on every step, with no other
+    access to ``m`` in the loop, becomes a load before the loop, an iter_arg,
+    and a store after it (a reduction's accumulator; on the GPU each step
+    would otherwise be a round trip to global memory)."""
+    from mlir.dialects import memref, scf
+
+    body = loop.regions[0].blocks[0]
+    ops = [o.operation for o in body.operations]
+    accesses: dict[ir.Value, list[ir.Operation]] = {}
+    for o in walk(loop)[1:]:
+        if o.name in ("memref.load", "memref.store"):
+            m = o.operands[0] if o.name == "memref.load" else o.operands[1]
+            accesses.setdefault(m, []).append(o)
+    found = []
+    for m, group in accesses.items():
+        if len(group) != 2 or group[0].name != "memref.load" or group[1].name != "memref.store":
+            continue
+        load, store = group
+        if load not in ops or store not in ops or ops.index(load) > ops.index(store):
+            continue
+        if list(load.operands[1:]) != list(store.operands[2:]):
+            continue
+        if not all(_defined_outside(v, loop) for v in [m, *load.operands[1:]]):
+            continue
+        found.append((load, store))
+    if not found:
+        return
+    # rebuild the loop with one iter_arg per promoted accumulator
+    lb, ub, step, *inits = loop.operands
+    with ir.InsertionPoint(loop), loop.location:
+        starts = [memref.LoadOp(load.operands[0], list(load.operands[1:])).result for load, _ in found]
+        new = scf.ForOp(lb, ub, step, list(inits) + starts)
+    old_yield = ops[-1]
+    with ir.InsertionPoint(new.body), loop.location:
+        new_yield = scf.YieldOp(list(old_yield.operands) + [store.operands[0] for _, store in found])
+    for old_arg, new_arg in zip(body.arguments, new.body.arguments):
+        old_arg.replace_all_uses_with(new_arg)
+    for i, (load, _) in enumerate(found):
+        load.results[0].replace_all_uses_with(new.body.arguments[1 + len(inits) + i])
+    for o in ops[:-1]:
+        o.move_before(new_yield.operation)
+    for res_old, res_new in zip(loop.results, new.results):
+        res_old.replace_all_uses_with(res_new)
+    for i, (load, store) in enumerate(found):
+        load.erase()
+        store.move_after(new.operation)
+        store.operands[0] = new.results[len(inits) + i]
+    loop.erase()
+
+
+def _defined_outside(value: ir.Value, loop: ir.Operation) -> bool:
+    """Whether ``value`` is defined outside ``loop`` (not in its body)."""
+    owner = value.owner
+    op = owner.owner if isinstance(owner, ir.Block) else owner
+    while op is not None:
+        op = op.operation
+        if op == loop:
+            return False
+        op = op.parent
+    return True
+
+
+# --- PTX ---------------------------------------------------------------------
 
 SEPARATOR = "// -----"
 
 
-def ptx_of(module: ir.Module) -> str:
-    """The PTX of every kernel module of ``module`` after :func:`to_gpu_binaries`:
-    one PTX module per outlined kernel, each headed by a ``// gpu.module @name``
-    line and separated by :data:`SEPARATOR` lines (each part assembles alone)."""
+def kernels_of(module: ir.Module) -> dict[str, str]:
+    """The PTX of each kernel module of ``module`` after :func:`to_gpu_binaries`, by module name."""
     from mlir.dialects import gpu
 
-    texts = []
+    found = {}
     for view in module.body.operations:
         op = view.operation
         if op.name != "gpu.binary":
@@ -70,10 +281,15 @@ def ptx_of(module: ir.Module) -> str:
         for attr in ir.ArrayAttr(op.attributes["objects"]):
             obj = gpu.ObjectAttr(attr).object
             text = obj.decode() if isinstance(obj, bytes) else str(obj)
-            texts.append(f"// gpu.module @{name}\n" + text.rstrip("\0").rstrip() + "\n")
+            found[name] = text.rstrip("\0").rstrip() + "\n"
+    return found
+
+
+def ptx_of(module: ir.Module) -> str:
+    """The PTX of every kernel module of ``module`` after :func:`to_gpu_binaries`:
+    one PTX module per outlined kernel, each headed by a ``// gpu.module @name``
+    line and separated by :data:`SEPARATOR` lines (each part assembles alone)."""
+    texts = [f"// gpu.module @{name}\n{text}" for name, text in kernels_of(module).items()]
     if not texts:
-        raise CompileError(
-            "the module has no GPU kernel: none of its loops is parallel (a full reduction or "
-            "scalar code runs on the host side)"
-        )
+        raise CompileError("the module has no GPU kernel: it computes nothing on arrays")
     return f"{SEPARATOR}\n".join(texts)

@@ -43,8 +43,9 @@ __all__ = ["main", "EMIT_STAGES"]
 
 PROG = "tensorir-opt"
 
-# The stages --emit can stop at, in pipeline order (those of f.lower().as_text, and ptx).
-EMIT_STAGES = ("tir", "linalg", "bufferized", "llvm", "llvm-ir", "asm", "ptx")
+# The stages --emit can stop at, in pipeline order (those of f.lower().as_text),
+# then the GPU path's: gpu (host functions launching outlined kernels) and ptx.
+EMIT_STAGES = ("tir", "linalg", "bufferized", "llvm", "llvm-ir", "asm", "gpu", "ptx")
 
 # Separates the parts of an input processed alone with --split-input-file (as mlir-opt).
 SPLIT_MARKER = "// -----"
@@ -324,8 +325,9 @@ def emit(module: ir.Module, stage: str, asm: Callable[[ir.Operation], str]) -> s
     order = EMIT_STAGES.index(stage)
     now = stage_of(module.operation)
     try:
-        if stage == "ptx":
-            return _ptx(module, now)
+        if stage in ("gpu", "ptx"):
+            text = _gpu(module, now, stage, config.inplace)
+            return text if stage == "ptx" else asm(module.operation) + "\n"
         if order >= EMIT_STAGES.index("linalg") and now in ("tir", "linalg"):
             cpu.lower_tir_to_linalg(module)
         if order >= EMIT_STAGES.index("bufferized") and now in ("tir", "linalg"):
@@ -341,15 +343,20 @@ def emit(module: ir.Module, stage: str, asm: Callable[[ir.Operation], str]) -> s
     return asm(module.operation) + "\n"
 
 
-def _ptx(module: ir.Module, now: str) -> str:
-    """PTX of the module's kernels (the GPU recipe of ``lowering/gpu.py``), from tir or linalg IR."""
+def _gpu(module: ir.Module, now: str, stage: str, reuse: bool) -> str:
+    """The GPU recipe of ``lowering/gpu.py`` from tir or linalg IR, to host
+    functions and outlined kernels (``gpu``: the module is left so) or to
+    the kernels' PTX (``ptx``: returned)."""
     from ..lowering import cpu, gpu
 
     if now not in ("tir", "linalg"):
-        raise OptError(f"--emit=ptx lowers tir or linalg-on-tensors IR, found IR at the {now} stage")
+        raise OptError(f"--emit={stage} lowers tir or linalg-on-tensors IR, found IR at the {now} stage")
     if now == "tir":
         cpu.lower_tir_to_linalg(module)
-    gpu.to_gpu_binaries(module)
+    if stage == "gpu":
+        gpu.to_gpu_kernels(module, reuse=reuse)
+        return ""
+    gpu.to_gpu_binaries(module, reuse=reuse)
     return gpu.ptx_of(module)
 
 
