@@ -326,7 +326,7 @@ def test_errors_of_grad_and_shared() -> None:
         ti.grad(x * 2.0, x)
     with pytest.raises(DTypeError, match="'i' has dtype int64; only float variables"):
         ti.grad(x.sum(), ti.vector("i", "int64"))
-    with pytest.raises(ArgumentError, match="device must be 'cpu', found 'tpu'"):
+    with pytest.raises(ArgumentError, match="device must be 'cpu', 'cuda', 'cuda:N' \\(a GPU's number\\) or 'auto', found 'tpu'"):
         ti.config.device = "tpu"
     with pytest.raises(ArgumentError, match="mode must be one of FAST_RUN, FAST_COMPILE"):
         ti.function([x], x, mode="FASTEST")

@@ -17,6 +17,10 @@ from .errors import (
     CompileError,
     DebugModeError,
     DTypeError,
+    GpuError,
+    GpuOutOfMemoryError,
+    GpuUnavailableError,
+    KernelLaunchError,
     NanGuardError,
     NonFiniteError,
     ShapeError,
@@ -51,6 +55,7 @@ from .frontend.symbolic import (
     tensor4,
     vector,
 )
+from .device import to_device
 from .function import Function, ProfileStats, function
 from .jit import JitFunction, jit
 from .modes import DebugMode, Mode, NanGuardMode
@@ -111,8 +116,23 @@ __all__ = [
     "NanGuardError",
     "DebugModeError",
     "CompileError",
+    "GpuError",
+    "GpuUnavailableError",
+    "GpuOutOfMemoryError",
+    "KernelLaunchError",
+    "DeviceArray",
+    "to_device",
     *_elementwise_all,
     *_reduce_all,
     *_shape_all,
     *_linalg_all,
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the GPU runtime (and cuda-python) is imported only when it is used
+    if name == "DeviceArray":
+        from .runtime.gpu import DeviceArray
+
+        return DeviceArray
+    raise AttributeError(f"module 'tensorir' has no attribute {name!r}")

@@ -275,7 +275,8 @@ def _check_finite(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
 
 
 def _make_runner(
-    traced: Traced, kernel: Callable[..., None], check_finite: bool, checks: Sequence[IndexCheck] = ()
+    traced: Traced, kernel: Callable[..., None], check_finite: bool, checks: Sequence[IndexCheck] = (),
+    allocate: dict[str, Callable[..., Any]] | None = None,
 ) -> tuple[Callable[[list[np.ndarray]], list[np.ndarray]], Callable[..., Callable[[tuple], Any]], list[str]]:
     """Generate the per-call glue: shape checks, output allocation, the call.
 
@@ -295,6 +296,10 @@ def _make_runner(
     start is computed otherwise (``data[i // 2]``, ``data[argmax(x)]``) are
     the updated shared variables copied before the call and restored before
     raising, which costs one pass over them per call.
+
+    ``allocate`` replaces the glue's allocation functions (``empty``,
+    ``pooled``, ``fresh``: ``(shape, dtype) -> array``), as the GPU back end
+    does to allocate device arrays.
     """
     names = [s.name for s in traced.specs]
 
@@ -382,6 +387,7 @@ def _make_runner(
         "check_finite": lambda arrays: _check_finite(arrays, names),
         **{f"dt{j}": np.dtype(v.type.dtype) for j, v in enumerate(traced.outputs) if j not in traced.updates},
         "MISS": MISS,
+        **(allocate or {}),
     }
     exec("\n".join(run_lines), namespace)  # noqa: S102 - generated from our own Sym trees
 

@@ -3,7 +3,10 @@ or ``TENSORIR_FLAGS="floatX=float32,optimizer=fast_compile"`` in the environment
 
 * ``floatX``: the dtype of symbolic variables built without one
   (``ti.matrix("x")``): ``float64`` (the default) or ``float32``.
-* ``device``: where compiled code runs; ``cpu``.
+* ``device``: where compiled code runs: ``cpu`` (the default), ``cuda``
+  (``cuda:N`` for GPU N; compiling raises GpuUnavailableError where no
+  GPU is usable) or ``auto`` (the GPU if there is one, else the CPU with a
+  warning). Read at compile time; see ``tensorir.device``.
 * ``mode``: the default ``mode=`` of ``ti.function`` (see ``tensorir.modes``):
   ``FAST_RUN``, ``FAST_COMPILE``, ``DebugMode`` or ``NanGuardMode``.
 * ``profile``: the default ``profile=`` of ``ti.function``: ``False``; when
@@ -94,10 +97,10 @@ class Config:
                 raise ArgumentError(f"optimizer must be one of {', '.join(PIPELINES)}, found {value!r}")
         if name == "floatX" and value not in ("float32", "float64"):
             raise ArgumentError(f"floatX must be float32 or float64, found {value!r}")
-        if name == "device" and value != "cpu":
-            raise ArgumentError(
-                f"device must be 'cpu', found {value!r}: this build compiles for the CPU only"
-            )
+        if name == "device":
+            from .device import check_name
+
+            value = check_name(value)
         if name == "mode":
             from .modes import MODES
 

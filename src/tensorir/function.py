@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .compiler import MISS, Executable, Lowered, _entry_name, _no_fast_entry, compile_traced, lower
+from .device import compile_gpu, resolve
 from .errors import ArgumentError, DTypeError, ShapeError
 from .frontend.core import as_variable, cast
 from .frontend.graph import Variable, all_nodes, toposort
@@ -65,6 +66,8 @@ class Function:
         on_unused_input: str = "raise",
         allow_input_downcast: bool = False,
         profile: bool | None = None,
+        device: str | None = None,
+        keep_on_device: bool = False,
     ):
         started = time.perf_counter()
         self.name = name or "function"
@@ -98,9 +101,18 @@ class Function:
         self._traced = self._trace(graph_outputs, update_values)
         t = time.perf_counter()
         graph_seconds = t - started
-        self._exe: Executable = compile_traced(self._traced, self.mode.pipeline)
-        # calls of plain arrays in a mode that only runs the compiled code
-        self._fast: Callable[[tuple], Any] = self._fast_entry() if type(self.mode).run is Mode.run else _no_fast_entry
+        self.placement = resolve(device)
+        if self.placement.kind == "cuda":
+            if type(self.mode).run is not Mode.run:
+                raise ArgumentError(
+                    f"function(): mode {self.mode.name} checks calls on the CPU; use it with device='cpu'"
+                )
+            self._exe = compile_gpu(self._traced, self.placement, self.mode.pipeline, keep_on_device=keep_on_device)
+            self._fast: Callable[[tuple], Any] = _no_fast_entry
+        else:
+            self._exe = compile_traced(self._traced, self.mode.pipeline)
+            # calls of plain arrays in a mode that only runs the compiled code
+            self._fast = self._fast_entry() if type(self.mode).run is Mode.run else _no_fast_entry
         self.compile_seconds = time.perf_counter() - t
         self._reference: Any = None
         from .config import config
@@ -249,6 +261,7 @@ class Function:
             i = n + j
             names[f"V{j}"] = var
             head.append(f"    a{i} = V{j}._value")
+            head.append(f"    if type(a{i}) is not ndarray: a{i} = V{j}._host()")
             if var.ndim:
                 head.append(f"    s{i} = a{i}.shape")
         returned = self._exe.returned
@@ -289,11 +302,24 @@ class Function:
                 f"{self.name} takes {len(self.inputs)} input(s) ({names}), found {len(args)} argument(s)"
             )
         arrays = [self._convert(a, v, i) for i, (a, v) in enumerate(zip(args, self.inputs))]
-        arrays += [s._value for s in self.shared]
+        if self.placement.kind == "cuda":
+            arrays += [self._on_device(s) for s in self.shared]
+        else:
+            arrays += [s._host() for s in self.shared]
         outs = self.mode.run(self, arrays)
         if self._single:
             return outs[0]
         return list(outs)
+
+    def _on_device(self, var: SharedVariable) -> Any:
+        """The value of ``var`` in this GPU function's device memory, moved there once."""
+        from .runtime import gpu
+
+        value = var._value
+        if isinstance(value, gpu.DeviceArray) and value.device is self._exe.device:
+            return value
+        var._value = gpu.to_device(var._host(), self._exe.device)
+        return var._value
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         values: list[Any] = list(args) + [_MISSING] * (len(self.inputs) - len(args))
@@ -310,9 +336,13 @@ class Function:
             raise ArgumentError(f"{self.name}: missing input(s) {', '.join(missing)}")
         return tuple(values)
 
-    def _convert(self, value: Any, var: Variable, i: int) -> np.ndarray:
+    def _convert(self, value: Any, var: Variable, i: int) -> Any:
         name = repr(var.name) if var.name else f"{i}"
         want = var.type.dtype
+        if not isinstance(value, np.ndarray) and type(value).__name__ == "DeviceArray":
+            value = self._device_array(value, var, name)
+            if not isinstance(value, np.ndarray):
+                return value
         if isinstance(value, np.ndarray):
             arr = value
             if arr.dtype.name != want:
@@ -349,6 +379,25 @@ class Function:
         if not arr.flags.c_contiguous or not arr.dtype.isnative:
             arr = np.ascontiguousarray(arr, dtype=np.dtype(want))
         return arr
+
+    def _device_array(self, value: Any, var: Variable, name: str) -> Any:
+        """A DeviceArray argument: used in place by a GPU function of its
+        dtype and rank, copied to the host for a CPU function."""
+        if self.placement.kind != "cuda":
+            return value.numpy()
+        if value.dtype.name != var.type.dtype:
+            raise DTypeError(
+                f"{self.name}: input {name} is {var.type.dtype}, found a {value.dtype.name} DeviceArray; "
+                "device arrays are not converted: make one of the right dtype"
+            )
+        if value.ndim != var.ndim:
+            raise ShapeError(f"{self.name}: input {name} is {var.ndim}-d, found a DeviceArray of shape {value.shape}")
+        if value.device is not self._exe.device:
+            raise ArgumentError(
+                f"{self.name}: input {name} is on {value.device.name} (GPU {value.device.ordinal}), "
+                f"this function runs on GPU {self._exe.device.ordinal}; copy it with ti.to_device"
+            )
+        return value
 
     # -- inspection -----------------------------------------------------------
     def lower(self) -> Lowered:
@@ -448,6 +497,8 @@ def function(
     on_unused_input: str = "raise",
     allow_input_downcast: bool = False,
     profile: bool | None = None,
+    device: str | None = None,
+    keep_on_device: bool = False,
 ) -> Function:
     """Compile ``outputs`` (a Variable, a list of them, or None) of symbolic ``inputs``.
 
@@ -462,5 +513,12 @@ def function(
     unless ``on_unused_input`` is ``"warn"`` or ``"ignore"``. NumPy inputs
     must have the input's dtype or cast to it safely
     (``allow_input_downcast=True`` allows any cast).
+
+    ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (default
+    ``ti.config.device``; see :mod:`tensorir.device`). On a GPU, inputs may
+    also be :class:`tensorir.DeviceArray` values, shared variables live in
+    device memory, and results are NumPy arrays unless ``keep_on_device``
+    (then DeviceArrays, which later calls take without a copy).
     """
-    return Function(inputs, outputs, updates, givens, mode, name, on_unused_input, allow_input_downcast, profile)
+    return Function(inputs, outputs, updates, givens, mode, name, on_unused_input, allow_input_downcast, profile,
+                    device, keep_on_device)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .compiler import MISS, Executable, Lowered, _no_fast_entry, compile_traced, lower
+from .device import GpuExecutable, check_name, compile_gpu, resolve
 from .errors import ArgumentError, DTypeError
 from .frontend.dtypes import canonical_dtype
 from .frontend.graph import Variable
@@ -42,8 +43,14 @@ class JitFunction:
         static_argnums: Sequence[int] = (),
         check_finite: bool = False,
         pipeline: str | None = None,
+        device: str | None = None,
+        keep_on_device: bool = False,
     ):
         functools.update_wrapper(self, fun)
+        if device is not None:
+            check_name(device)
+        self.device = device
+        self.keep_on_device = keep_on_device
         self.fun = fun
         self.static_argnums = tuple(sorted(static_argnums))
         self.check_finite = check_finite
@@ -118,8 +125,12 @@ class JitFunction:
         exe = self._cache.get(key)
         if exe is None:
             self._check_arity(len(in_tree[1]) + len(static))
+            placement = resolve(self.device)  # at each compile, as ti.config.device may change
             traced = trace(self.fun, self.__name__, in_tree, specs, static)
-            exe = compile_traced(traced, self.pipeline, self.check_finite)
+            if placement.kind == "cuda":
+                exe = compile_gpu(traced, placement, self.pipeline, self.check_finite, self.keep_on_device)
+            else:
+                exe = compile_traced(traced, self.pipeline, self.check_finite)
             self._cache[key] = exe
             self.compile_count += 1
         return exe
@@ -154,14 +165,14 @@ class JitFunction:
             if exe is not None:
                 if all(a.flags.c_contiguous for a in args) and not self.static_argnums:
                     self._call = exe.call  # the signature of the next call, most likely
-                outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in args])
+                outs = exe.run(_prepare(exe, args))
                 return outs[0] if exe.out_tree == _LEAF else unflatten(exe.out_tree, outs)
             # containers of arrays (a dict of parameters): keyed by structure and leaves
             leaves, tree = flatten(args)
             tree_key = _tree_key(tree, leaves)
             exe = self._fast_tree.get(tree_key) if tree_key is not None else None
             if exe is not None:
-                outs = exe.run([a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in leaves])
+                outs = exe.run(_prepare(exe, leaves))
                 return unflatten(exe.out_tree, outs)
             traced = any(isinstance(leaf, Variable) for leaf in leaves)
         if traced:
@@ -176,8 +187,7 @@ class JitFunction:
                 self._fast[fast_key] = exe
             elif tree_key is not None and all(a.dtype.isnative for a in leaves):
                 self._fast_tree[tree_key] = exe
-        arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
-        outs = exe.run(arrays)
+        outs = exe.run(_prepare(exe, arrays))
         return unflatten(exe.out_tree, outs)
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
@@ -222,7 +232,23 @@ def _traced(args: tuple, kwargs: dict) -> bool:
     return any(isinstance(leaf, Variable) for leaf in leaves)
 
 
-def _as_array(x: Any, name: str) -> tuple[np.ndarray, bool]:
+def _prepare(exe: Any, arrays: Sequence[Any]) -> list[Any]:
+    """The arguments as ``exe.run`` takes them: device arrays stay for a GPU
+    function; a CPU function gets C-contiguous NumPy arrays (a device array
+    copied back)."""
+    if isinstance(exe, GpuExecutable):
+        return list(arrays)
+    out = []
+    for a in arrays:
+        if not isinstance(a, np.ndarray):
+            a = a.numpy()
+        out.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
+    return out
+
+
+def _as_array(x: Any, name: str) -> tuple[Any, bool]:
+    if type(x).__name__ == "DeviceArray" and hasattr(x, "numpy"):
+        return x, False  # dtype and shape as an array's; copied back only for a CPU function
     if isinstance(x, np.ndarray):
         if x.dtype.name not in ("bool", "int32", "int64", "float32", "float64"):
             canonical_dtype(x.dtype, f"argument {name!r}")
@@ -259,8 +285,10 @@ def jit(
     static_argnums: int | Sequence[int] = (),
     check_finite: bool = False,
     pipeline: str | None = None,
+    device: str | None = None,
+    keep_on_device: bool = False,
 ) -> Any:
-    """Compile ``fun`` for the CPU, tracing once per argument signature.
+    """Compile ``fun``, tracing once per argument signature.
 
     ``static_argnums`` names arguments passed as Python values to the trace
     (they must be hashable; each new value compiles anew). ``check_finite``
@@ -268,12 +296,17 @@ def jit(
     ``pipeline`` names the tir optimisation pipeline (``fast_run``,
     ``fast_compile``, ``none``); by default ``ti.config.optimizer``.
     The number of compilations so far is ``f.compile_count``.
+    ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``, read at
+    each compilation (default ``ti.config.device``; see
+    :mod:`tensorir.device`); on a GPU, arguments may be DeviceArrays and
+    ``keep_on_device`` returns DeviceArrays instead of NumPy arrays.
     """
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
 
     def wrap(f: Callable[..., Any]) -> JitFunction:
-        return JitFunction(f, static_argnums=static_argnums, check_finite=check_finite, pipeline=pipeline)
+        return JitFunction(f, static_argnums=static_argnums, check_finite=check_finite, pipeline=pipeline,
+                           device=device, keep_on_device=keep_on_device)
 
     return wrap(fun) if fun is not None else wrap
 

@@ -20,12 +20,14 @@ func.func public @tir_layer(%x: tensor<?x?xf32>, %b: tensor<?xf32>) -> tensor<?x
 
 // --emit=gpu on a full reduction: no parallel loop, so the loop runs as a
 // kernel of one thread (the data stays on the device), its accumulator in a
-// register (iter_args) rather than loaded and stored on every step.
+// register (iter_args) rather than loaded and stored on every step. The
+// kernels of a function share one gpu.module (one PTX module to load).
 // RUN: tensorir-opt %S/Inputs/full_sum.mlir --emit=gpu | FileCheck %s --check-prefix=SUM
 // SUM: func.func public @total(%[[X:.*]]: memref<?xf32>, %[[OUT:.*]]: memref<f32> {tir.out})
 // SUM: gpu.launch_func @total_kernel::@total_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%[[OUT]] : memref<f32>)
-// SUM: gpu.launch_func @total_kernel_0::@total_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%[[X]] : memref<?xf32>, %[[OUT]] : memref<f32>)
-// SUM: gpu.func @total_kernel(%{{.*}}: memref<?xf32>, %[[ACC:.*]]: memref<f32>) kernel
+// SUM: gpu.launch_func @total_kernel::@total_kernel_0 blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%[[X]] : memref<?xf32>, %[[OUT]] : memref<f32>)
+// SUM: gpu.module @total_kernel
+// SUM: gpu.func @total_kernel_0(%{{.*}}: memref<?xf32>, %[[ACC:.*]]: memref<f32>) kernel
 // SUM: %[[INIT:.*]] = memref.load %[[ACC]][]
 // SUM: %[[SUM:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (f32)
 // SUM-NOT: memref.store

@@ -159,13 +159,32 @@ class SharedVariable(InputVariable):
     has read every old value. ``get_value()``/``set_value()`` copy unless
     ``borrow=True``; with ``borrow=True`` the array is shared and updates
     write into it.
+
+    A GPU function (``device="cuda"``) moves the value into device memory
+    at its first call and updates it there; ``get_value()`` then copies it
+    back (``borrow`` cannot share device memory), ``set_value()`` stores a
+    host array that the next GPU call moves again, and a CPU function
+    reading the variable moves it back to the host.
     """
 
     __slots__ = ("_value",)
 
     def get_value(self, borrow: bool = False) -> np.ndarray:
         """The current value (a copy unless ``borrow``, which returns the buffer itself)."""
+        if not isinstance(self._value, np.ndarray):
+            return self._value.numpy()  # on a device
         return self._value if borrow else self._value.copy()
+
+    def _host(self) -> np.ndarray:
+        """The value as a host array, moved back from the device if it is there."""
+        if not isinstance(self._value, np.ndarray):
+            self._value = self._value.numpy()
+        return self._value
+
+    @property
+    def on_device(self) -> bool:
+        """Whether the value lives in GPU memory (a GPU function has used it)."""
+        return not isinstance(self._value, np.ndarray)
 
     def set_value(self, value: Any, borrow: bool = False) -> None:
         """Replace the value; its dtype and rank must match, free dims may change size."""

@@ -68,7 +68,7 @@ def to_gpu_kernels(module: ir.Module, reuse: bool = True) -> None:
     steps = to_buffers_steps()
     steps += [(reuse_buffers, "tir-reuse-buffers")] if reuse else []
     steps += [(bool_storage, "tir-bool-storage"), (_all_copies, "tir-gpu-copies"), TO_LOOPS,
-              (gpu_kernels, "tir-gpu-kernels"), OUTLINE]
+              (gpu_kernels, "tir-gpu-kernels"), OUTLINE, (merge_kernel_modules, "tir-gpu-merge-modules")]
     run_pipeline(module, steps, "lowering to GPU kernels")
 
 
@@ -116,12 +116,20 @@ def _host_op(op: ir.Operation) -> None:
         if walk(op, ["scf.parallel"]):
             for region in op.regions:  # a loop around kernels: host control flow
                 _host_region(region)
-        elif any(o.name in _MEMORY for o in walk(op)):
+        elif walk(op, ["scf.for", "scf.while"]) or (_scalar_kind(op) is None and any(o.name in _MEMORY for o in walk(op))):
             _launch_single(op)
+        # else: cheap scalar work, cloned into the kernels that use it (_sink)
     elif name in ("memref.store", "memref.atomic_rmw", "vector.store"):
-        _launch_single(op)
+        if not _host_indices(op.operands[1]):  # a shape for memref.reshape stays on the host
+            _launch_single(op)
     elif name.startswith("linalg."):
         raise CompileError(f"internal: {name} left after convert-linalg-to-parallel-loops")
+
+
+def _host_indices(buffer: ir.Value) -> bool:
+    """Whether ``buffer`` holds indices (the shape operand of ``memref.reshape``),
+    a buffer of the host, not of the device."""
+    return isinstance(buffer.type, ir.MemRefType) and isinstance(ir.MemRefType(buffer.type).element_type, ir.IndexType)
 
 
 def _index(value: int) -> ir.Value:
@@ -181,22 +189,125 @@ def _launch_parallel(op: ir.Operation) -> None:
         for inner in list(body.operations)[:-1]:  # all but scf.reduce
             inner.operation.move_before(done)
     op.erase()
+    _sink(launch)
     for loop in walk(launch, ["scf.for"]):
         _promote_accumulators(loop)
 
 
 def _launch_single(op: ir.Operation) -> None:
-    """``op`` (touching device memory, outside any parallel loop) as a kernel of one thread."""
-    if len(op.results):
-        raise CompileError(
-            f"the GPU back end cannot run {op.name} yielding values on the host; "
-            "compile this function for device='cpu'"
-        )
+    """``op`` (a loop, or touching device memory, outside any parallel loop)
+    as a kernel of one thread. Values it yields are stored into 0-d buffers,
+    which the code after it loads (``_sink`` moves those loads into the
+    kernels that use them, so the host reads them only to compute sizes)."""
+    from mlir.dialects import memref
+
     with ir.InsertionPoint(op), op.location:
+        buffers = [memref.AllocOp(ir.MemRefType.get([], r.type), [], []).result for r in op.results]
         launch, kbody = _new_launch(_index(1), 1)
-    op.move_before(list(kbody.operations)[-1])
+    end = list(kbody.operations)[-1]
+    op.move_before(end)
+    if buffers:
+        with ir.InsertionPoint(end), op.location:
+            for r, buf in zip(op.results, buffers):
+                memref.StoreOp(r, buf, [])
+        with ir.InsertionPoint.after(launch), op.location:
+            loaded = [memref.LoadOp(buf, []).result for buf in buffers]
+        for r, value in zip(op.results, loaded):
+            for use in list(r.uses):
+                user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+                if not _inside(user, launch):
+                    user.operands[use.operand_number] = value
+    _sink(launch)
     for loop in walk(launch, ["scf.for"]):
         _promote_accumulators(loop)
+
+
+# Host ops that writes to device memory may not be moved across.
+_WRITES = frozenset({"gpu.launch", "memref.store", "memref.copy", "func.call"})
+
+
+def _sink(launch: ir.Operation) -> None:
+    """Clone into ``launch`` the scalar computations of its block that it
+    reads: ``arith``/``math`` ops, and ``memref.load`` where nothing between
+    the load and the launch writes memory. The host then neither reads a
+    value back from the device to pass it in nor computes on it."""
+    order: list[ir.Operation] = []
+    seen: set = set()
+
+    def need(value: ir.Value) -> None:
+        owner = value.owner
+        if isinstance(owner, ir.Block):
+            return
+        owner = owner.operation
+        if owner in seen or not owner.block == launch.block:
+            return
+        kind = _scalar_kind(owner)
+        if kind is None or (kind == "reads" and not _no_write_between(owner, launch)):
+            return
+        seen.add(owner)
+        for inner in walk(owner):
+            for v in inner.operands:
+                need(v)
+        order.append(owner)
+
+    for op in walk(launch)[1:]:
+        for v in op.operands:
+            need(v)
+    if not order:
+        return
+    body = launch.regions[0].blocks[0]
+    anchor = body.operations[0]
+    clones = []
+    for owner in order:  # dependencies first
+        with ir.InsertionPoint(anchor):
+            clones.append(owner.clone())
+    for owner, clone in zip(order, clones):
+        for old, new in zip(owner.results, clone.results):
+            for use in list(old.uses):
+                user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+                if _inside(user, launch):
+                    user.operands[use.operand_number] = new
+
+
+def _scalar_kind(op: ir.Operation) -> str | None:
+    """``pure`` for cheap scalar arithmetic (``arith``, ``math``, and
+    ``scf.if`` yielding values and holding only such ops), ``reads`` when it
+    also loads from memory, None for anything else (loops, allocations,
+    views, writes...)."""
+    if op.regions and (not len(op.results) or op.name not in ("scf.if", "scf.execute_region")):
+        return None
+    kind = "pure"
+    for o in walk(op):
+        name = o.name
+        if name == "memref.load":
+            if _host_indices(o.operands[0]):
+                return None
+            kind = "reads"
+        elif not (name.startswith(("arith.", "math.")) or name in ("scf.yield", "scf.if", "scf.execute_region")):
+            return None
+    return kind
+
+
+def _no_write_between(first: ir.Operation, launch: ir.Operation) -> bool:
+    started = False
+    for view in launch.block.operations:
+        op = view.operation
+        if op == first:
+            started = True
+        elif op == launch:
+            return started
+        elif started and (op.name in _WRITES or op.regions):
+            return False
+    return False
+
+
+def _inside(op: ir.Operation, ancestor: ir.Operation) -> bool:
+    while op is not None:
+        if op == ancestor:
+            return True
+        op = op.parent
+        op = op.operation if op is not None else None
+    return False
 
 
 def _promote_accumulators(loop: ir.Operation) -> None:
@@ -261,6 +372,36 @@ def _defined_outside(value: ir.Value, loop: ir.Operation) -> bool:
             return False
         op = op.parent
     return True
+
+
+def merge_kernel_modules(module_op: ir.Operation) -> None:
+    """``tir-gpu-merge-modules``: the kernels of the module, one ``gpu.module``
+    each after outlining, move into one ``gpu.module @kernels``, each named
+    after the module it came from: one PTX module to assemble and load."""
+    top = module_op.regions[0].blocks[0]
+    modules = [v.operation for v in top.operations if v.operation.name == "gpu.module"]
+    if len(modules) < 2:
+        return
+    merged = modules[0]
+    merged_name = ir.StringAttr(merged.attributes["sym_name"]).value
+    body = merged.regions[0].blocks[0]
+    renamed: dict[str, str] = {}
+    for m in modules:
+        name = ir.StringAttr(m.attributes["sym_name"]).value
+        for view in list(m.regions[0].blocks[0].operations):
+            f = view.operation
+            if f.name != "gpu.func":
+                continue
+            old = ir.StringAttr(f.attributes["sym_name"]).value
+            renamed[f"@{name}::@{old}"] = name
+            f.attributes["sym_name"] = ir.StringAttr.get(name)
+            if m != merged:
+                f.move_after(list(body.operations)[-1])  # a gpu.module has no terminator
+    for m in modules[1:]:
+        m.erase()
+    for launch in walk(module_op, ["gpu.launch_func"]):
+        new = renamed[str(launch.attributes["kernel"])]
+        launch.attributes["kernel"] = ir.SymbolRefAttr.get([merged_name, new])
 
 
 # --- PTX ---------------------------------------------------------------------
