@@ -9,7 +9,7 @@ training step that computes the cost and writes every new weight and
 velocity in place. Compiling happens once; every epoch then runs compiled
 code only.
 
-    python examples/mlp.py [--epochs 30] [--hidden 128 64] [--plot mlp.png]
+    python examples/mlp.py [--epochs 30] [--hidden 128 64] [--plot mlp.png] [--device cuda]
 
 Prints the compile time, then the mean training loss, the test accuracy and
 the time of every epoch, and saves the training curve to a PNG. The 1797
@@ -44,9 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--momentum", type=float, default=0.9, help="0 gives plain SGD")
     parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the order of the minibatches")
     parser.add_argument("--plot", default="mlp.png", help="where to save the training curve")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda (cuda:N) or auto: where the step runs")
     args = parser.parse_args(argv)
 
     ti.config.floatX = "float32"
+    ti.config.device = args.device  # on a GPU the weights and velocities live in device memory
     x_train, x_test, y_train, y_test = load_data()
     rng = np.random.default_rng(args.seed)
     sizes = [x_train.shape[1], *args.hidden, N_CLASSES]

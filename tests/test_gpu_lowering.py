@@ -290,3 +290,18 @@ def test_the_table_programs_use_every_op() -> None:
             ops |= set(re.findall(r'"tir\.(\w+)"', _print(module)))
     assert sorted(set(OPS) - ops - NOT_GENERATED) == []
     assert {"scan", "dynamic_slice"} <= NOT_GENERATED  # in PROGRAMS instead
+
+
+@pytest.mark.parametrize("fn, shape", [
+    (lambda a: ti.sum(a * a), (1000,)),
+    (lambda a: ti.max(ti.exp(a)), (300, 40)),  # over two dims: split along the outer one
+    (lambda a: ti.logsumexp(a), (50, 60)),
+])
+def test_full_reductions_are_split_over_many_threads(fn: Callable[..., Any], shape: tuple) -> None:
+    low = lower_gpu(_traced(fn, _rng(*shape)), keep=True)
+    launches = re.findall(r"gpu.launch_func\s+@\w+::@(\w+) blocks in \((%\w+), %\w+, %\w+\) threads in \((%\w+),",
+                          low.texts["gpu"])
+    constants = dict(re.findall(r"(%c\w*) = arith.constant (\d+) : index", low.texts["gpu"]))
+    grids = [(constants.get(g, g), constants.get(t, t)) for _, g, t in launches]
+    assert ("128", "256") in grids and ("1", "256") in grids, grids  # partials, then their fold
+    assert not re.search(r"scf.for .* to %dim", low.texts["gpu"].split("gpu.module")[0])  # no host loop

@@ -107,7 +107,7 @@ def to_device(value: Any, device: str = "cuda") -> Any:
         raise ArgumentError(f"to_device() copies to a GPU; device={device!r} is the CPU, where arrays stay NumPy arrays")
     from .runtime import gpu
 
-    return gpu.to_device(np.ascontiguousarray(np.asarray(value)), gpu.device(placement.ordinal))
+    return gpu.to_device(np.asarray(value), gpu.device(placement.ordinal))
 
 
 @dataclass

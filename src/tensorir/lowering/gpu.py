@@ -116,6 +116,8 @@ def _host_op(op: ir.Operation) -> None:
         if walk(op, ["scf.parallel"]):
             for region in op.regions:  # a loop around kernels: host control flow
                 _host_region(region)
+        elif op.name == "scf.for" and _split_reduction(op):
+            pass  # a reduction over many elements: partial results in parallel, then their fold
         elif walk(op, ["scf.for", "scf.while"]) or (_scalar_kind(op) is None and any(o.name in _MEMORY for o in walk(op))):
             _launch_single(op)
         # else: cheap scalar work, cloned into the kernels that use it (_sink)
@@ -192,6 +194,219 @@ def _launch_parallel(op: ir.Operation) -> None:
     _sink(launch)
     for loop in walk(launch, ["scf.for"]):
         _promote_accumulators(loop)
+
+
+# Threads computing the partial results of a split reduction: SPLIT_BLOCKS
+# blocks of BLOCK, each folding every SPLIT_BLOCKS * BLOCK-th element, read
+# by consecutive threads at consecutive addresses; one block of BLOCK
+# threads folds those partials into BLOCK, and one thread folds these.
+SPLIT_BLOCKS = 128
+# Associative combining ops, with their identity (as the text of an attribute
+# of the element type ``{t}``); the float sum's is -0.0 so a sum of -0.0s keeps its sign.
+_IDENTITY = {
+    "arith.addf": "-0.0 : {t}", "arith.mulf": "1.0 : {t}",
+    "arith.maximumf": "0xFF800000 : {t}", "arith.maxnumf": "0xFF800000 : {t}",
+    "arith.minimumf": "0x7F800000 : {t}", "arith.minnumf": "0x7F800000 : {t}",
+    "arith.addi": "0 : {t}", "arith.ori": "0 : {t}", "arith.xori": "0 : {t}", "arith.muli": "1 : {t}",
+    "arith.andi": "-1 : {t}", "arith.maxui": "0 : {t}", "arith.minui": "-1 : {t}",
+    "arith.maxsi": "{min} : {t}", "arith.minsi": "{max} : {t}",
+}
+
+
+def _split_reduction(loop: ir.Operation, blocks: int | None = None) -> bool:
+    """A host-level reduction loop ``for i: acc = combine(acc, v(i))`` (its
+    accumulator an iter_arg, or loaded and stored at one place) as kernels:
+    ``blocks * BLOCK`` threads (``SPLIT_BLOCKS`` blocks unless given) each
+    fold a strided share of the iterations into a partial result, and the
+    partials are folded in turn (by one block, then by one thread) into the
+    accumulator. Only for associative combining ops, and
+    for float sums and products only where the loop allows reassociation
+    (``fastmath<reassoc>``, which tir-to-linalg sets on reductions). A loop
+    whose accumulator passes through an inner loop (a reduction over
+    several dims) is split along its outer loop. False when ``loop`` is not
+    of this form (it is left as it was)."""
+    from mlir.dialects import arith, memref, scf
+
+    for inner in reversed(walk(loop, ["scf.for"])[1:]):  # innermost first
+        _promote_accumulators(inner)
+    form = _reduction_form(loop)
+    if form is None:
+        return False
+    combine, acc, init_of, store = form
+    body = loop.regions[0].blocks[0]
+    lb, ub, step = list(loop.operands)[:3]
+    el = combine.results[0].type
+    blocks = SPLIT_BLOCKS if blocks is None else blocks
+    threads = blocks * BLOCK
+    with ir.InsertionPoint(loop), loop.location:
+        partial = memref.AllocOp(ir.MemRefType.get([threads], el), [], []).result
+        launch, kbody = _new_launch(_index(blocks), BLOCK)
+        with ir.InsertionPoint.at_block_begin(kbody):
+            t = arith.AddIOp(arith.MulIOp(kbody.arguments[0], _index(BLOCK)).result, kbody.arguments[3]).result
+            start = arith.AddIOp(lb, arith.MulIOp(t, step).result).result
+            stride = arith.MulIOp(step, _index(threads)).result
+            identity = arith.ConstantOp(el, _identity(combine.name, el)).result
+            share = scf.ForOp(start, ub, stride, [identity])
+            with ir.InsertionPoint(share.body):
+                folded = scf.YieldOp([combine.results[0]])
+            memref.StoreOp(share.results[0], partial, [t])
+    body.arguments[0].replace_all_uses_with(share.induction_variable)
+    acc.replace_all_uses_with(share.inner_iter_args[0])
+    for op in [o.operation for o in body.operations]:
+        if op.name == "scf.yield" or (store is not None and (op == store or op == acc.owner.operation)):
+            continue
+        op.move_before(folded.operation)
+    with ir.InsertionPoint(loop), loop.location:
+        init = init_of()
+        fold = scf.ForOp(_index(0), _index(threads), _index(1), [init])
+        with ir.InsertionPoint(fold.body):
+            value = memref.LoadOp(partial, [fold.induction_variable]).result
+            again = ir.Operation.create(combine.name, results=[el], operands=[fold.inner_iter_args[0], value],
+                                        attributes=_attributes(combine))
+            scf.YieldOp([again.results[0]])
+        if store is not None:
+            final = memref.StoreOp(fold.results[0], store.operands[1], list(store.operands[2:]))
+    if store is None:
+        loop.results[0].replace_all_uses_with(fold.results[0])
+    loop.erase()
+    _sink(launch)
+    if blocks == 1 or not _split_reduction(fold.operation, 1):  # the partials in two steps
+        _launch_single(fold.operation)
+    if store is not None:
+        _launch_single(final.operation)
+    return True
+
+
+def _attributes(op: ir.Operation) -> dict[str, ir.Attribute]:
+    names = [a if isinstance(a, str) else a.name for a in op.attributes]
+    return {n: op.attributes[n] for n in names}
+
+
+def _identity(name: str, t: ir.Type) -> ir.Attribute:
+    text = _IDENTITY[name]
+    width = t.width if isinstance(t, ir.IntegerType) else 64
+    if isinstance(t, ir.F64Type):
+        text = text.replace("0xFF800000", "0xFFF0000000000000").replace("0x7F800000", "0x7FF0000000000000")
+    return ir.Attribute.parse(text.format(t=t, min=-(2 ** (width - 1)), max=2 ** (width - 1) - 1))
+
+
+def _reduction_form(loop: ir.Operation) -> tuple | None:
+    """(combine op, the accumulator value it reads, a builder of the initial
+    accumulator, the store of form B or None) of a splittable reduction loop."""
+    from mlir.dialects import memref
+
+    body = loop.regions[0].blocks[0]
+    ops = [o.operation for o in body.operations]
+    if walk(loop, ["scf.parallel", "scf.while"]) or len(list(loop.operands)) - 3 != len(loop.results):
+        return None
+    _normalize_nested(loop)
+    ops = [o.operation for o in body.operations]
+    writes = [o for o in walk(loop)[1:] if o.name in _MEMORY and o.name not in ("memref.load", "vector.load")]
+    if len(loop.results) == 1 and not writes:  # form A: the accumulator is an iter_arg
+        acc = body.arguments[1]
+        yielded = ops[-1].operands[0]
+        combine = yielded.owner
+        if isinstance(combine, ir.Block) or not _combines(combine.operation, acc):
+            return None
+        initial = loop.operands[3]
+        return combine.operation, acc, (lambda: initial), None
+    if len(loop.results) == 0 and len(writes) == 1 and writes[0].name == "memref.store" and writes[0] in ops:
+        store = writes[0]  # form B: loaded and stored at one loop-invariant place
+        combine = store.operands[0].owner
+        if isinstance(combine, ir.Block):
+            return None
+        combine = combine.operation
+        target, indices = store.operands[1], list(store.operands[2:])
+        loads = [o for o in ops if o.name == "memref.load" and o.operands[0] == target]
+        if len(loads) != 1 or list(loads[0].operands[1:]) != indices:
+            return None
+        if not all(_defined_outside(v, loop) for v in [target, *indices]):
+            return None
+        acc = loads[0].results[0]
+        if not _combines(combine, acc) or combine not in ops:
+            return None
+
+        def initial() -> ir.Value:
+            return memref.LoadOp(target, indices).result
+
+        return combine, acc, initial, store
+    return None
+
+
+def _combines(op: ir.Operation, acc: ir.Value) -> bool:
+    """Whether ``op`` is ``combine(acc, v)`` (either order), ``acc``'s only use,
+    of an associative op (float sums and products: with reassoc)."""
+    if op.name not in _IDENTITY or len(op.operands) != 2 or acc not in list(op.operands):
+        return False
+    if len(list(acc.uses)) != 1 or op.operands[0] == op.operands[1]:
+        return False
+    if op.name in ("arith.addf", "arith.mulf"):
+        return "fastmath" in op.attributes and "reassoc" in str(op.attributes["fastmath"])
+    return True
+
+
+def _normalize_nested(loop: ir.Operation) -> None:
+    """``for i (a): a' = [for j (b = a): combine(b, v)]; yield a'`` becomes
+    ``for i (a): r = [for j (b = identity): combine(b, v)]; yield combine(a, r)``,
+    so the outer loop is a reduction of its own (reassociating the fold)."""
+    from mlir.dialects import arith
+
+    body = loop.regions[0].blocks[0]
+    ops = [o.operation for o in body.operations]
+    if len(loop.results) == 0 and len(ops) >= 4 and ops[-2].name == "memref.store" and ops[-3].name == "scf.for":
+        _normalize_stored(ops[-3], ops[-2])
+        return
+    if len(loop.results) != 1 or len(ops) < 2:
+        return
+    inner = ops[-2]
+    acc = body.arguments[1]
+    if inner.name != "scf.for" or len(inner.results) != 1 or ops[-1].operands[0] != inner.results[0]:
+        return
+    if list(inner.operands)[3] != acc or len(list(acc.uses)) != 1:
+        return
+    _normalize_nested(inner)
+    form = _reduction_form(inner)
+    if form is None or form[3] is not None:
+        return
+    combine = form[0]
+    el = combine.results[0].type
+    with ir.InsertionPoint(inner), inner.location:
+        identity = arith.ConstantOp(el, _identity(combine.name, el)).result
+    inner.operands[3] = identity
+    with ir.InsertionPoint(ops[-1]), loop.location:
+        outer = ir.Operation.create(combine.name, results=[el], operands=[acc, inner.results[0]],
+                                    attributes=_attributes(combine))
+    ops[-1].operands[0] = outer.results[0]
+
+
+def _normalize_stored(inner: ir.Operation, store: ir.Operation) -> None:
+    """The form-B case of :func:`_normalize_nested`: ``x = load m[i];
+    r = [for j (b = x): combine(b, v)]; store r, m[i]`` becomes ``r = [for j
+    (b = identity): ...]; store combine(load m[i], r), m[i]``."""
+    from mlir.dialects import arith
+
+    if len(inner.results) != 1 or store.operands[0] != inner.results[0]:
+        return
+    init = list(inner.operands)[3]
+    load = init.owner
+    if isinstance(load, ir.Block) or load.operation.name != "memref.load" or len(list(init.uses)) != 1:
+        return
+    load = load.operation
+    if load.operands[0] != store.operands[1] or list(load.operands[1:]) != list(store.operands[2:]):
+        return
+    _normalize_nested(inner)
+    form = _reduction_form(inner)
+    if form is None or form[3] is not None:
+        return
+    combine = form[0]
+    el = combine.results[0].type
+    with ir.InsertionPoint(inner), inner.location:
+        identity = arith.ConstantOp(el, _identity(combine.name, el)).result
+    inner.operands[3] = identity
+    with ir.InsertionPoint(store), store.location:
+        outer = ir.Operation.create(combine.name, results=[el], operands=[load.results[0], inner.results[0]],
+                                    attributes=_attributes(combine))
+    store.operands[0] = outer.results[0]
 
 
 def _launch_single(op: ir.Operation) -> None:
@@ -289,6 +504,11 @@ def _scalar_kind(op: ir.Operation) -> str | None:
 
 
 def _no_write_between(first: ir.Operation, launch: ir.Operation) -> bool:
+    """Whether no op between ``first`` (which reads memory) and ``launch``
+    may write what ``first`` reads: a launch or store touching a buffer
+    with the same root (the allocation or argument under any views), or
+    any op with regions of its own (host loops)."""
+    read = {_root(o.operands[0]) for o in walk(first) if o.name == "memref.load"}
     started = False
     for view in launch.block.operations:
         op = view.operation
@@ -296,9 +516,41 @@ def _no_write_between(first: ir.Operation, launch: ir.Operation) -> bool:
             started = True
         elif op == launch:
             return started
-        elif started and (op.name in _WRITES or op.regions):
+        elif not started:
+            continue
+        elif op.name == "gpu.launch":
+            if read & _roots_used(op):
+                return False
+        elif op.name in _WRITES:
+            if read & {_root(v) for v in op.operands if isinstance(v.type, ir.MemRefType)}:
+                return False
+        elif op.regions:
             return False
     return False
+
+
+_VIEWS = frozenset({"memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast",
+                    "memref.reinterpret_cast", "memref.reshape"})
+
+
+def _root(value: ir.Value) -> ir.Value:
+    """The buffer under any views of ``value``."""
+    while not isinstance(value.owner, ir.Block) and value.owner.operation.name in _VIEWS:
+        value = value.owner.operation.operands[0]
+    return value
+
+
+def _roots_used(launch: ir.Operation) -> set:
+    """The roots of the buffers a launch's body uses from outside it."""
+    roots = set()
+    for op in walk(launch)[1:]:
+        for v in op.operands:
+            if isinstance(v.type, ir.MemRefType):
+                owner = v.owner
+                inside = not isinstance(owner, ir.Block) and _inside(owner.operation, launch)
+                if not inside or owner.operation.name in _VIEWS:
+                    roots.add(_root(v))
+    return roots
 
 
 def _inside(op: ir.Operation, ancestor: ir.Operation) -> bool:
