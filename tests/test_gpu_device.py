@@ -185,3 +185,15 @@ def test_out_of_device_memory_is_a_typed_error_and_the_process_goes_on() -> None
     with pytest.raises(ti.GpuOutOfMemoryError, match="bytes"):
         f(np.ones(n, np.float32))
     np.testing.assert_allclose(f(np.full(3, 2, np.float32)), np.full((3, 3), 4.0))
+
+
+@needs_gpu
+@pytest.mark.gpu
+def test_lower_shows_the_gpu_stages() -> None:
+    x = ti.matrix("x", "float32")
+    low = ti.function([x], ti.logsumexp(x, axis=1), device="cuda").lower()
+    assert "gpu.all_reduce" in low.as_text("gpu")
+    assert ".visible .entry" in low.as_text("ptx")
+    assert low.as_text("host").startswith("def entry(")
+    with pytest.raises(ValueError, match="unknown stage 'llvm-ir'; choose one of tir, tir-opt, linalg, gpu, ptx, host"):
+        low.as_text("llvm-ir")

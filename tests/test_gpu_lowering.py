@@ -305,3 +305,25 @@ def test_full_reductions_are_split_over_many_threads(fn: Callable[..., Any], sha
     grids = [(constants.get(g, g), constants.get(t, t)) for _, g, t in launches]
     assert ("128", "256") in grids and ("1", "256") in grids, grids  # partials, then their fold
     assert not re.search(r"scf.for .* to %dim", low.texts["gpu"].split("gpu.module")[0])  # no host loop
+
+
+@pytest.mark.parametrize("fn, reductions", [
+    (lambda a: ti.logsumexp(a, axis=1), ["maximumf", "add"]),
+    (lambda a: ti.nnet.softmax(a), ["maximumf", "add"]),
+    (lambda a: a.sum(axis=1) * 2, ["add"]),
+])
+def test_row_reductions_take_a_block_per_row(fn: Callable[..., Any], reductions: list[str]) -> None:
+    """Each row's reductions are folded by the 256 threads of one block, at
+    consecutive elements, and combined with gpu.all_reduce."""
+    low = lower_gpu(_traced(fn, _rng(300, 40)), keep=True)
+    text = low.texts["gpu"]
+    assert re.search(r"gpu.launch_func\s+\S+ blocks in \(%dim\w*, %c1, %c1\) threads in \(%c256, %c1, %c1\)", text)
+    kernels = text.split("gpu.module")[1]
+    assert re.search(r"scf.for %\w+ = %thread_id_x to %\w+ step %c256", kernels)
+    found = re.findall(r"gpu.all_reduce\s+(\w+)", kernels)
+    assert all(r in found for r in reductions), found
+
+
+def test_column_reductions_keep_a_thread_per_column() -> None:
+    low = lower_gpu(_traced(lambda a: a.sum(axis=0), _rng(300, 40)), keep=True)
+    assert "gpu.all_reduce" not in low.texts["gpu"]

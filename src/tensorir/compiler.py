@@ -50,11 +50,13 @@ class Lowered:
     timings: dict[str, float] = field(default_factory=dict)
 
     def as_text(self, stage: str = "tir", debug_info: bool = False) -> str:
-        """IR at ``stage``: one of ``STAGES``. ``debug_info`` adds the user's
-        source locations to the traced tir (``loc("file.py":12:0)``)."""
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
-        if debug_info and stage == "tir":
+        """IR at ``stage``: one of ``STAGES`` (for a GPU function,
+        ``device.GPU_STAGES``). ``debug_info`` adds the user's source
+        locations to the traced tir (``loc("file.py":12:0)``)."""
+        stages = [k for k in self.texts if k != "tir+loc"]
+        if stage not in stages:
+            raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(stages)}")
+        if debug_info and stage == "tir" and "tir+loc" in self.texts:
             return self.texts["tir+loc"]
         return self.texts[stage]
 

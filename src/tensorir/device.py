@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import ArgumentError, CompileError, GpuUnavailableError
 
-__all__ = ["Placement", "resolve", "to_device", "check_name", "GpuLowered", "lower_gpu", "compile_gpu", "GpuExecutable"]
+__all__ = ["Placement", "resolve", "to_device", "GPU_STAGES", "lower_for", "check_name", "GpuLowered", "lower_gpu", "compile_gpu", "GpuExecutable"]
 
 _warned_auto = False
 
@@ -162,6 +162,27 @@ def lower_gpu(traced: Any, pipeline: str = "fast_run", chip: str = "sm_90", keep
             texts["host"] = program.source
             texts["ptx"] = gpu.ptx_of(module) if ptx else ""
     return GpuLowered(program, ptx, checks, chip, timings, texts)
+
+
+GPU_STAGES = ("tir", "tir-opt", "linalg", "gpu", "ptx", "host")
+"""The stages of a GPU function's ``lower().as_text(stage)``: the traced and
+optimised tir, linalg, the host functions with their kernels, the kernels'
+PTX, and the Python source of the launcher."""
+
+
+def lower_for(traced: Any, pipeline: str, device: str | None) -> Any:
+    """``f.lower()``: the IR of every stage as ``device`` (``ti.config.device``
+    when None) compiles ``traced``: ``compiler.lower`` on the CPU, the GPU
+    stages (:data:`GPU_STAGES`) for the device's chip on a GPU."""
+    from .compiler import Lowered, lower
+
+    placement = resolve(device)
+    if placement.kind == "cpu":
+        return lower(traced, pipeline)
+    from .runtime import gpu
+
+    low = lower_gpu(traced, pipeline, gpu.device(placement.ordinal).chip, keep=True)
+    return Lowered({k: low.texts[k] for k in GPU_STAGES}, low.timings)
 
 
 class GpuExecutable:

@@ -29,8 +29,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .compiler import MISS, Executable, Lowered, _entry_name, _no_fast_entry, compile_traced, lower
-from .device import compile_gpu, resolve
+from .compiler import MISS, Lowered, _entry_name, _no_fast_entry, compile_traced
+from .device import compile_gpu, lower_for, resolve
 from .errors import ArgumentError, DTypeError, ShapeError
 from .frontend.core import as_variable, cast
 from .frontend.graph import Variable, all_nodes, toposort
@@ -401,8 +401,9 @@ class Function:
 
     # -- inspection -----------------------------------------------------------
     def lower(self) -> Lowered:
-        """The IR of every stage: ``f.lower().as_text("tir")``, ``"tir-opt"``, ``"llvm-ir"``..."""
-        return lower(self._traced, self.mode.pipeline)
+        """The IR of every stage: ``f.lower().as_text("tir")``, ``"tir-opt"``, ``"llvm-ir"``...
+        (on a GPU: ``"gpu"``, ``"ptx"``, ``"host"``; see ``device.GPU_STAGES``)."""
+        return lower_for(self._traced, self.mode.pipeline, str(self.placement))
 
     def _reference_graph(self) -> Any:
         """The unoptimised graph for the reference interpreter (built on first use)."""

@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .compiler import MISS, Executable, Lowered, _no_fast_entry, compile_traced, lower
-from .device import GpuExecutable, check_name, compile_gpu, resolve
+from .compiler import MISS, Executable, Lowered, _no_fast_entry, compile_traced
+from .device import GpuExecutable, check_name, compile_gpu, lower_for, resolve
 from .errors import ArgumentError, DTypeError
 from .frontend.dtypes import canonical_dtype
 from .frontend.graph import Variable
@@ -191,10 +191,11 @@ class JitFunction:
         return unflatten(exe.out_tree, outs)
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
-        """The IR of every stage for these arguments: ``f.lower(x).as_text("linalg")``."""
+        """The IR of every stage for these arguments: ``f.lower(x).as_text("linalg")``
+        (for ``device="cuda"``: the GPU stages, ``device.GPU_STAGES``)."""
         dynamic, static = self._split(args, kwargs)
         _, _, specs, in_tree = self._specs(dynamic, static)
-        return lower(trace(self.fun, self.__name__, in_tree, specs, static), self.pipeline)
+        return lower_for(trace(self.fun, self.__name__, in_tree, specs, static), self.pipeline, self.device)
 
     @property
     def pipeline(self) -> str:
