@@ -40,6 +40,9 @@ def test_asking_for_a_missing_gpu_is_a_typed_error_and_the_cpu_keeps_working() -
         ti.jit(lambda a: a * 2, device="cuda:1")(np.ones(3, np.float32))
     with pytest.raises(ti.GpuUnavailableError):
         ti.to_device(np.ones(3, np.float32))
+    with pytest.raises(ti.GpuUnavailableError):
+        ti.gpu_info()
+    ti.synchronize("cpu")  # nothing to wait for
     f = ti.function([x], ti.exp(x))  # the CPU path is untouched
     np.testing.assert_allclose(f(np.zeros(2, np.float32)), [1.0, 1.0])
 
@@ -197,3 +200,17 @@ def test_lower_shows_the_gpu_stages() -> None:
     assert low.as_text("host").startswith("def entry(")
     with pytest.raises(ValueError, match="unknown stage 'llvm-ir'; choose one of tir, tir-opt, linalg, gpu, ptx, host"):
         low.as_text("llvm-ir")
+
+
+def test_the_gpu_benchmark_runs_or_says_why_not() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu.py"), "--quick"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    if NO_GPU is not None:
+        assert proc.stdout.startswith(f"no GPU benchmark: device='cuda' asks for a GPU, but {NO_GPU}")
+    else:
+        lines = proc.stdout.splitlines()
+        assert lines[1].startswith("fused exp(a+b)*b - tanh(a)") and "GB/s" in lines[1]
+        assert lines[2].startswith("matmul 256x256") and "TFLOP/s" in lines[2]
+        assert lines[3].startswith("MLP training step") and "GPU" in lines[3]

@@ -55,7 +55,7 @@ from .frontend.symbolic import (
     tensor4,
     vector,
 )
-from .device import to_device
+from .device import gpu_info, synchronize, to_device
 from .function import Function, ProfileStats, function
 from .jit import JitFunction, jit
 from .modes import DebugMode, Mode, NanGuardMode
@@ -122,6 +122,8 @@ __all__ = [
     "KernelLaunchError",
     "DeviceArray",
     "to_device",
+    "gpu_info",
+    "synchronize",
     *_elementwise_all,
     *_reduce_all,
     *_shape_all,

@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import ArgumentError, CompileError, GpuUnavailableError
 
-__all__ = ["Placement", "resolve", "to_device", "GPU_STAGES", "lower_for", "check_name", "GpuLowered", "lower_gpu", "compile_gpu", "GpuExecutable"]
+__all__ = ["Placement", "resolve", "to_device", "gpu_info", "synchronize", "GPU_STAGES", "lower_for", "check_name", "GpuLowered", "lower_gpu", "compile_gpu", "GpuExecutable"]
 
 _warned_auto = False
 
@@ -108,6 +108,31 @@ def to_device(value: Any, device: str = "cuda") -> Any:
     from .runtime import gpu
 
     return gpu.to_device(np.asarray(value), gpu.device(placement.ordinal))
+
+
+def gpu_info(device: str = "cuda") -> dict[str, Any]:
+    """What GPU ``device`` is: ``name``, ``compute_capability``, ``chip`` (the
+    PTX target), ``total_memory`` (bytes) and ``peak_bandwidth`` (bytes/s);
+    GpuUnavailableError where there is none."""
+    placement = resolve(device)
+    if placement.kind != "cuda":
+        raise ArgumentError(f"gpu_info() describes a GPU; device={device!r} is the CPU")
+    from .runtime import gpu
+
+    dev = gpu.device(placement.ordinal)
+    return {"name": dev.name, "compute_capability": dev.compute_capability, "chip": dev.chip,
+            "total_memory": dev.total_memory, "peak_bandwidth": dev.peak_bandwidth}
+
+
+def synchronize(device: str = "cuda") -> None:
+    """Wait until the work queued on GPU ``device`` has finished (calls of
+    functions with ``keep_on_device=True`` return before their kernels end);
+    a kernel that failed meanwhile raises KernelLaunchError."""
+    placement = resolve(device)
+    if placement.kind == "cuda":
+        from .runtime import gpu
+
+        gpu.device(placement.ordinal).synchronize()
 
 
 @dataclass

@@ -199,7 +199,8 @@ class Device:
 
     Made by :func:`device` (once per ordinal). ``name``, ``compute_capability``
     (``(9, 0)``), ``chip`` (``"sm_90"``, the PTX target), ``total_memory``
-    (bytes) and ``stream`` (the ``CUstream`` all work is ordered on).
+    (bytes), ``peak_bandwidth`` (bytes/s of device memory, from its clock and
+    bus width) and ``stream`` (the ``CUstream`` all work is ordered on).
     """
 
     def __init__(self, ordinal: int):
@@ -216,6 +217,8 @@ class Device:
         self.compute_capability = (attribute("COMPUTE_CAPABILITY_MAJOR"), attribute("COMPUTE_CAPABILITY_MINOR"))
         self.chip = "sm_%d%d" % self.compute_capability
         self.total_memory = int(check(driver.cuDeviceTotalMem(handle), f"querying {where}"))
+        # DRAM bandwidth by the data sheet: two transfers per memory clock (kHz) over the bus (bits)
+        self.peak_bandwidth = 2 * attribute("MEMORY_CLOCK_RATE") * 1000 * attribute("GLOBAL_MEMORY_BUS_WIDTH") // 8
         self._context = check(driver.cuDevicePrimaryCtxRetain(handle), f"opening {where}")
         self._activate()
         self.stream = check(driver.cuStreamCreate(0), f"creating a stream on {where}")
