@@ -7,9 +7,10 @@ once per system and timed as ``y = f(*args)`` in a loop.
 * ``logsumexp``: over the rows of a square matrix (memory-bound);
 * ``matmul``: a square matrix product (compute-bound);
 * ``bmm``: a batch of small matrix products (``a @ b`` on 3-d arrays);
-* ``overhead``: ``x * 2 + 1`` on 16 elements, through ``@ti.jit`` and
-  through ``ti.function``: what one call costs beyond its work, input
-  checks included.
+* ``jit`` and ``function``: ``x * 2 + 1`` on 16 elements, through
+  ``@ti.jit`` and through ``ti.function`` (against ``pytensor.function``
+  and NumPy only): what one call costs beyond its work, input checks
+  included.
 
 tensorir compiles with ``ti.jit``; NumPy runs the expression as written;
 JAX gets ``jax.jit`` and arrays already on its device; PyTensor gets
@@ -17,6 +18,11 @@ JAX gets ``jax.jit`` and arrays already on its device; PyTensor gets
 for the elementwise and softmax-family rows and eager mode for the matrix
 products (which call its BLAS either way) and the overhead row. Every
 result is checked against NumPy in float64 before timing.
+
+Each system's kernel is built in that system's worker process
+(``workers.py``) by :func:`kernel`, from the arrays :func:`prepare` made
+once in the parent; tensorir and the optional libraries are imported only
+where a kernel of theirs is built.
 """
 
 from __future__ import annotations
@@ -27,11 +33,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-import tensorir as ti
-from harness import (PYTENSOR_FUNCTIONS, Goal, Kernel, Row, build_checked, check, installed, interleaved, optional,
-                     progress)
+from harness import PYTENSOR_FUNCTIONS, Built, Goal, Kernel, Spec, Verify, check, optional
 
 Math = Callable[..., Any]
+
+
+def _ti() -> Any:
+    """tensorir, imported only by the process that builds its kernels."""
+    import tensorir
+
+    return tensorir
 
 
 # ---------------------------------------------------------------------------
@@ -72,7 +83,7 @@ def expressions(kind: str) -> dict[str, Callable[[], Math]]:
     if kind == "softmax":
         return {
             "numpy": lambda: _np_softmax_pair,
-            "tensorir": lambda: _softmax_pair(ti.nn),
+            "tensorir": lambda: _softmax_pair(_ti().nn),
             "pytensor": lambda: _softmax_pair(optional("pytensor.tensor.special")),
             "jax": lambda: _softmax_pair(optional("jax").nn),
             "torch": lambda: (lambda x: (optional("torch").softmax(x, 1), optional("torch").log_softmax(x, 1))),
@@ -80,7 +91,7 @@ def expressions(kind: str) -> dict[str, Callable[[], Math]]:
     if kind == "logsumexp":
         return {
             "numpy": lambda: _np_logsumexp,
-            "tensorir": lambda: (lambda x: ti.logsumexp(x, axis=1)),
+            "tensorir": lambda: (lambda x: _ti().logsumexp(x, axis=1)),
             "pytensor": lambda: (lambda x: optional("pytensor.tensor").logsumexp(x, axis=1)),
             "jax": lambda: (lambda x: optional("jax").nn.logsumexp(x, axis=1)),
             "torch": lambda: (lambda x: optional("torch").logsumexp(x, 1)),
@@ -88,7 +99,7 @@ def expressions(kind: str) -> dict[str, Callable[[], Math]]:
     make = {"fused": fused, "matmul": matmul, "affine": affine}[kind]
     return {
         "numpy": lambda: make(np),
-        "tensorir": lambda: make(ti),
+        "tensorir": lambda: make(_ti()),
         "pytensor": lambda: make(optional("pytensor.tensor")),
         "jax": lambda: make(jnp()),
         "torch": lambda: make(optional("torch")),
@@ -104,7 +115,7 @@ def compiled(system: str, fn: Math, args: tuple[np.ndarray, ...], torch_compile:
     if system == "numpy":
         return fn, args
     if system == "tensorir":
-        return ti.jit(fn), args
+        return _ti().jit(fn), args
     if system == "jax":
         jax = optional("jax")
         f = jax.jit(fn)
@@ -133,13 +144,16 @@ def compiled(system: str, fn: Math, args: tuple[np.ndarray, ...], torch_compile:
 # The rows
 
 
-@dataclass
+@dataclass(frozen=True)
 class Case:
-    """One row: its expression kind, float32 inputs and how to judge and time it."""
+    """One row: its expression kind, the shapes of its float32 inputs (normal,
+    from ``seed``) and how to judge and time it. ``systems``: those it
+    applies to (``None``: all)."""
 
+    key: str
     label: str
     kind: str
-    args: tuple[np.ndarray, ...]
+    shapes: tuple[tuple[int, ...], ...]
     goal: Goal
     rtol: float
     atol: float
@@ -148,77 +162,79 @@ class Case:
     torch_compile: bool = True
     unit: str = "ms"
     number: int = 1
+    seed: int = 0
+    systems: tuple[str, ...] | None = None
 
 
 def cases(quick: bool) -> list[Case]:
-    rng = np.random.default_rng(0)
     n_vec = 10_000 if quick else 10_000_000
     n_sm = 64 if quick else 4096
     n_mm = 64 if quick else 2048
     batch, n_b = (16, 16) if quick else (1024, 64)
-    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
-    x_sm = f32(n_sm, n_sm)
+    overhead = 200 if quick else 5000
     return [
-        Case(f"fused exp(a+b)*b-tanh(a) [{n_vec:.0e}]", "fused", (f32(n_vec), f32(n_vec)),
-             Goal(seconds=5e-3), rtol=1e-5, atol=1e-7, bytes=12.0 * n_vec),
-        Case(f"softmax+log_softmax rows [{n_sm}x{n_sm}]", "softmax", (x_sm,),
-             Goal(seconds=12e-3), rtol=1e-4, atol=1e-6, bytes=12.0 * n_sm * n_sm),
-        Case(f"logsumexp rows [{n_sm}x{n_sm}]", "logsumexp", (x_sm,),
-             Goal(seconds=4e-3), rtol=1e-5, atol=1e-6, bytes=4.0 * n_sm * (n_sm + 1)),
-        Case(f"matmul [{n_mm}x{n_mm}]", "matmul", (f32(n_mm, n_mm), f32(n_mm, n_mm)),
+        Case("fused", f"fused exp(a+b)*b-tanh(a) [{n_vec:.0e}]", "fused", ((n_vec,), (n_vec,)),
+             Goal(seconds=5e-3), rtol=1e-5, atol=1e-7, bytes=12.0 * n_vec, seed=0),
+        Case("softmax", f"softmax+log_softmax rows [{n_sm}x{n_sm}]", "softmax", ((n_sm, n_sm),),
+             Goal(seconds=12e-3), rtol=1e-4, atol=1e-6, bytes=12.0 * n_sm * n_sm, seed=1),
+        Case("logsumexp", f"logsumexp rows [{n_sm}x{n_sm}]", "logsumexp", ((n_sm, n_sm),),
+             Goal(seconds=4e-3), rtol=1e-5, atol=1e-6, bytes=4.0 * n_sm * (n_sm + 1), seed=1),
+        Case("matmul", f"matmul [{n_mm}x{n_mm}]", "matmul", ((n_mm, n_mm), (n_mm, n_mm)),
              Goal(gflops=210), rtol=1e-4, atol=1e-5, flops=2.0 * n_mm**3, bytes=12.0 * n_mm**2,
-             torch_compile=False),
-        Case(f"batched matmul [{batch} x {n_b}x{n_b}]", "matmul", (f32(batch, n_b, n_b), f32(batch, n_b, n_b)),
+             torch_compile=False, seed=2),
+        Case("bmm", f"batched matmul [{batch} x {n_b}x{n_b}]", "matmul", ((batch, n_b, n_b), (batch, n_b, n_b)),
              Goal(gflops=130), rtol=1e-4, atol=1e-5, flops=2.0 * batch * n_b**3, bytes=12.0 * batch * n_b**2,
-             torch_compile=False),
-        Case("call overhead x*2+1 [16], ti.jit", "affine", (f32(16),), Goal(seconds=1.5e-6),
-             rtol=1e-6, atol=0.0, torch_compile=False, unit="us", number=200 if quick else 5000),
+             torch_compile=False, seed=3),
+        Case("jit", "call overhead x*2+1 [16], ti.jit", "affine", ((16,),), Goal(seconds=1.5e-6),
+             rtol=1e-6, atol=0.0, torch_compile=False, unit="us", number=overhead, seed=4),
+        # ti.function (symbolic input, Theano's style) against pytensor.function of the same graph
+        Case("function", "call overhead x*2+1 [16], ti.function", "affine", ((16,),), Goal(seconds=1.5e-6),
+             rtol=1e-6, atol=0.0, torch_compile=False, unit="us", number=overhead, seed=4,
+             systems=("tensorir", "numpy", "pytensor")),
     ]
 
 
-def _verifier(case: Case, want: Any) -> Callable[[str, Any], None]:
+def _case(key: str, quick: bool) -> Case:
+    return next(case for case in cases(quick) if case.key == key)
+
+
+def specs(quick: bool, rounds: int) -> list[Spec]:
+    """The array rows, for ``workers.Workers.rows``."""
+    return [Spec("array_rows", c.key, quick, c.label, rounds, c.number, c.goal, c.unit, c.flops, c.bytes, c.systems)
+            for c in cases(quick)]
+
+
+def prepare(key: str, quick: bool) -> dict[str, np.ndarray]:
+    """In the parent: row ``key``'s inputs ``arg0, arg1, ...`` (float32) and the
+    float64 NumPy result ``want0, want1, ...`` (one per output)."""
+    case = _case(key, quick)
+    rng = np.random.default_rng(case.seed)
+    args = [rng.standard_normal(shape).astype(np.float32) for shape in case.shapes]
+    want = expressions(case.kind)["numpy"]()(*(a.astype(np.float64) for a in args))
+    wants = want if isinstance(want, tuple) else (want,)
+    return {**{f"arg{i}": a for i, a in enumerate(args)}, **{f"want{i}": w for i, w in enumerate(wants)}}
+
+
+def _verifier(case: Case, wants: list[np.ndarray]) -> Verify:
     def verify(name: str, got: Any) -> None:
-        if isinstance(want, tuple):
-            for i, (g, w) in enumerate(zip(got, want)):
+        if len(wants) > 1:
+            for i, (g, w) in enumerate(zip(got, wants)):
                 check(name, g, w, case.rtol, case.atol, f"{case.kind} output {i}")
         else:
-            check(name, got, want, case.rtol, case.atol, case.kind)
+            check(name, got, wants[0], case.rtol, case.atol, case.kind)
 
     return verify
 
 
-def run_case(case: Case, rounds: int) -> Row:
-    """Build, check and time ``case`` on every installed system."""
-    exprs = expressions(case.kind)
-    want = exprs["numpy"]()(*(a.astype(np.float64) for a in case.args))
-    builders = {name: (lambda name=name: compiled(name, exprs[name](), case.args, case.torch_compile))
-                for name in ("tensorir", "numpy", *installed())}
-    kernels = build_checked(case.label, builders, _verifier(case, want))
-    times = interleaved(kernels, rounds, case.number)
-    progress(case.label)
-    return Row(case.label, times, case.goal, case.unit, case.flops, case.bytes)
-
-
-def function_overhead(quick: bool, rounds: int) -> Row:
-    """``x * 2 + 1`` on 16 elements through ``ti.function`` (symbolic input, Theano's
-    style) against ``pytensor.function`` of the same graph and NumPy."""
-    x = np.random.default_rng(1).standard_normal(16).astype(np.float32)
-    v = ti.vector("x", "float32")
-    builders: dict[str, Callable[[], Kernel]] = {
-        "tensorir": lambda: (ti.function([v], v * 2 + 1), (x,)),
-        "numpy": lambda: (affine(np), (x,)),
-    }
-    if "pytensor" in installed():
-        builders["pytensor"] = lambda: compiled("pytensor", affine(None), (x,), False)
-    want = x.astype(np.float64) * 2 + 1
-    kernels = build_checked("call overhead, ti.function", builders,
-                            lambda name, got: check(name, got, want, 1e-6, 0.0, "x*2+1"))
-    times = interleaved(kernels, rounds, 200 if quick else 5000)
-    progress("call overhead, ti.function")
-    return Row("call overhead x*2+1 [16], ti.function", times, Goal(seconds=1.5e-6), "us")
-
-
-def array_rows(quick: bool, rounds: int) -> list[Row]:
-    rows = [run_case(case, rounds) for case in cases(quick)]
-    rows.append(function_overhead(quick, rounds))
-    return rows
+def kernel(key: str, quick: bool, system: str, data: dict[str, np.ndarray]) -> Built:
+    """In ``system``'s worker: its kernel of row ``key`` on the arrays of :func:`prepare`."""
+    case = _case(key, quick)
+    args = tuple(data[f"arg{i}"] for i in range(len(case.shapes)))
+    wants = [data[f"want{i}"] for i in range(sum(name.startswith("want") for name in data))]
+    if key == "function" and system == "tensorir":
+        ti = _ti()
+        v = ti.vector("x", "float32")
+        fn: Kernel = (ti.function([v], v * 2 + 1), args)
+    else:
+        fn = compiled(system, expressions(case.kind)[system](), args, case.torch_compile)
+    return fn[0], fn[1], _verifier(case, wants)

@@ -2,10 +2,21 @@
 checking against a float64 reference, and the row record ``run.py`` prints.
 
 Systems are the columns of the table: ``tensorir`` and ``numpy`` always,
-``pytensor``, ``jax`` and ``torch`` when ``import`` succeeds. A row builds
-one kernel per system; an optional system that fails to build or gives a
-wrong answer loses its cell (with a note saying why) instead of stopping the
-run, while a failure of tensorir or NumPy stops it.
+``pytensor``, ``jax`` and ``torch`` when ``import`` succeeds. Each system
+runs in a worker process of its own (``workers.py``), which imports only
+that system's library, builds the system's kernel of each row, checks one
+call against the float64 reference and then runs the timed calls it is
+asked for. An optional system that fails to build or gives a wrong answer
+loses its cell (with a note saying why) instead of stopping the run, while
+a failure of tensorir or NumPy stops it.
+
+A row module (``array_rows.py``, ``mlp_rows.py``, ``scan_rows.py``) gives
+the parent and the workers three functions: ``specs(quick, rounds)``, its
+rows as picklable :class:`Spec` records; ``prepare(key, quick)``, run once
+in the parent, the row's float32 inputs and float64 reference as a flat
+dict of arrays (every system gets these same arrays); and ``kernel(key,
+quick, system, data)``, run in the system's worker, the system's ``(fn,
+args, verify)``.
 """
 
 from __future__ import annotations
@@ -28,14 +39,20 @@ OPTIONAL = ("pytensor", "jax", "torch")
 SYSTEMS = ("tensorir", "numpy", *OPTIONAL)
 
 Kernel = tuple[Callable[..., Any], tuple]  # a function and the arguments one call gets
+Verify = Callable[[str, Any], None]  # verify(system, result) raises AssertionError on a wrong result
+Built = tuple[Callable[..., Any], tuple, Verify]  # what a row module's kernel() returns
 
-# Every pytensor.function compiled by the rows, for the closing note on how
-# PyTensor ran them (C or Python per op).
+# In a worker: every pytensor.function compiled by the rows, until the worker
+# reports how PyTensor ran them (pytensor_facts).
 PYTENSOR_FUNCTIONS: list[Any] = []
+# In the parent: what the PyTensor worker reported, for the closing note.
+PYTENSOR_FACTS: dict[str, Any] = {}
 # Lines printed under the table: skipped cells and why.
 NOTES: list[str] = []
 
 _MODULES: dict[str, Any] = {}
+# The optional systems the worker processes could import (set by workers.Workers).
+_INSTALLED: list[str] | None = None
 
 
 def optional(name: str) -> Any | None:
@@ -49,7 +66,11 @@ def optional(name: str) -> Any | None:
 
 
 def installed() -> list[str]:
-    """The optional systems that import here, in column order."""
+    """The optional systems that import, in column order: those whose worker
+    process could import them once ``workers.Workers`` has started, else
+    those that import here."""
+    if _INSTALLED is not None:
+        return list(_INSTALLED)
     return [name for name in OPTIONAL if optional(name) is not None]
 
 
@@ -65,16 +86,19 @@ def to_numpy(value: Any) -> np.ndarray:
 
 
 SETTLE = 0.15
-"""Seconds of idling before each system's turn. The systems share one
-process, and the worker threads a library leaves behind keep spinning for a
-while after its call (OpenBLAS waits about 2**28 cycles, 0.1 s here, before
-they sleep): without a pause they would take a core from whichever system
-runs next, as they would not if each system had its own process."""
+"""Seconds of idling before each system's turn. Each system has its own
+process, but the processes share the cores: the worker threads a library
+leaves behind keep spinning for a while after its call (OpenBLAS waits
+about 2**28 cycles, 0.1 s here, before they sleep), and without a pause
+they would take a core from whichever system's process runs next."""
+
+Turn = Callable[[int], float]  # turn(number): seconds taken by number calls in a row
 
 
-def interleaved(kernels: dict[str, Kernel], rounds: int, number: int, budget: float = 1.5) -> dict[str, float]:
-    """Seconds per call of each kernel: the minimum over ``rounds`` of the mean of
-    ``number`` calls in a row, after one warm-up call each.
+def interleaved(turns: dict[str, Turn], rounds: int, number: int, budget: float = 1.5) -> dict[str, float]:
+    """Seconds per call of each system: the minimum over ``rounds`` of the mean
+    of ``number`` calls in a row, ``turns[name](number)`` timing those calls
+    (in the system's worker process; its warm-up call is part of building).
 
     Each round runs every system in turn (the order rotates from round to
     round), so a burst of load from elsewhere on the machine lands on all
@@ -83,26 +107,32 @@ def interleaved(kernels: dict[str, Kernel], rounds: int, number: int, budget: fl
     ``budget`` seconds in its rounds stops after its third one, so a system
     50x slower than the rest does not set the length of the run.
     """
-    for fn, args in kernels.values():
-        fn(*args)
-    names = list(kernels)
+    names = list(turns)
     best = dict.fromkeys(names, math.inf)
     spent = dict.fromkeys(names, 0.0)
-    for r in range(rounds):
+    for r in range(rounds if names else 0):
         k = r % len(names)
         for name in names[k:] + names[:k]:
             if r >= 3 and spent[name] > budget:
                 continue
-            fn, args = kernels[name]
             if len(names) > 1:
                 time.sleep(SETTLE)
-            start = time.perf_counter()
-            for _ in range(number):
-                fn(*args)
-            took = time.perf_counter() - start
+            took = turns[name](number)
             spent[name] += took
             best[name] = min(best[name], took / number)
     return best
+
+
+def calls(fn: Callable[..., Any], args: tuple) -> Turn:
+    """The turn of a kernel in this process: ``number`` calls of ``fn(*args)``, timed."""
+
+    def turn(number: int) -> float:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn(*args)
+        return time.perf_counter() - start
+
+    return turn
 
 
 _START = time.perf_counter()
@@ -125,27 +155,9 @@ def check(name: str, got: Any, want: np.ndarray, rtol: float, atol: float = 0.0,
                                err_msg=f"{name}: {what or 'result'} differs from the float64 reference")
 
 
-def build_checked(row: str, builders: dict[str, Callable[[], Kernel]],
-                  verify: Callable[[str, Any], None]) -> dict[str, Kernel]:
-    """Build one kernel per system and check one call of each with ``verify(name, result)``.
-
-    ``builders`` maps a system to a function returning its ``(fn, args)``.
-    tensorir and NumPy must build and pass; an optional system that raises
-    (or fails the check) is left out with a line in ``NOTES``.
-    """
-    kernels = {}
-    for name, build in builders.items():
-        try:
-            fn, args = build()
-            verify(name, fn(*args))
-        except Exception as err:  # noqa: BLE001 - optional systems may lack an op or disagree
-            if name not in OPTIONAL:
-                raise
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            NOTES.append(f"{name}: {row}: left out ({type(err).__name__}: {first[:160]})")
-            continue
-        kernels[name] = (fn, args)
-    return kernels
+def left_out(system: str, row: str, why: str) -> None:
+    """Note that an optional ``system`` has no cell in ``row``, and ``why`` (one line)."""
+    NOTES.append(f"{system}: {row}: left out ({why[:200]})")
 
 
 # ---------------------------------------------------------------------------
@@ -175,6 +187,29 @@ class Goal:
 UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
 
 
+@dataclass(frozen=True)
+class Spec:
+    """One timed row as picklable data: what a worker needs to rebuild its
+    system's kernel (``module``, ``key``, ``quick``: ``module.kernel(key,
+    quick, system, data)``) and how the parent times and labels it.
+
+    ``systems``: the systems the row applies to (``None``: all installed).
+    ``rounds`` and ``number``: see :func:`interleaved`.
+    """
+
+    module: str
+    key: str
+    quick: bool
+    label: str
+    rounds: int
+    number: int = 1
+    goal: Goal | None = None
+    unit: str = "ms"
+    flops: float | None = None
+    bytes: float | None = None
+    systems: tuple[str, ...] | None = None
+
+
 @dataclass
 class Row:
     """One line of the table.
@@ -194,6 +229,7 @@ class Row:
     flops: float | None = None
     bytes: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    pids: dict[str, int] = field(default_factory=dict)  # the process that timed each system
 
     def limit_fraction(self, limits: dict[str, float]) -> str:
         """``"63% bw"`` or ``"41% fma"``: tensorir's share of the machine limit of this row."""
@@ -211,10 +247,11 @@ class Row:
         return f"{100 * share:.0f}% {which}"
 
 
-def pytensor_note() -> str | None:
-    """Which mode and linker PyTensor ran with, and which ops of the functions
-    it compiled here ran in Python rather than as compiled C; ``None`` when
-    PyTensor compiled nothing (not installed)."""
+def pytensor_facts() -> dict[str, Any] | None:
+    """In a worker: how PyTensor ran the functions compiled since the last
+    report (mode, linker, VMs, and which ops ran in Python rather than as
+    compiled C), as picklable data; ``None`` when it compiled nothing. The
+    functions are then let go."""
     if not PYTENSOR_FUNCTIONS:
         return None
     pytensor = importlib.import_module("pytensor")
@@ -223,10 +260,29 @@ def pytensor_note() -> str | None:
         vms.add(type(f.vm).__name__)
         nodes = f.maker.fgraph.toposort()
         python |= {str(n.op) for n, t in zip(nodes, f.vm.thunks) if not hasattr(t, "cthunk")}
+    PYTENSOR_FUNCTIONS.clear()
     cfg = pytensor.config
-    note = (f"pytensor {pytensor.__version__}: its default mode ({cfg.mode!r}, linker {cfg.linker!r} -> "
-            f"{'/'.join(sorted(vms))}), C compiler {cfg.cxx or 'none: Python only'}")
-    if python:
-        blas = "" if cfg.blas__ldflags else " (no BLAS library linked: these call NumPy)"
-        note += f"; ops in Python: {', '.join(sorted(python))}{blas}"
+    return {"version": pytensor.__version__, "mode": cfg.mode, "linker": cfg.linker, "cxx": cfg.cxx,
+            "blas": bool(cfg.blas__ldflags), "vms": vms, "python": python}
+
+
+def add_pytensor_facts(facts: dict[str, Any]) -> None:
+    """In the parent: merge one report of :func:`pytensor_facts` into ``PYTENSOR_FACTS``."""
+    for key in ("vms", "python"):
+        PYTENSOR_FACTS[key] = PYTENSOR_FACTS.get(key, set()) | facts[key]
+    PYTENSOR_FACTS.update({k: v for k, v in facts.items() if k not in ("vms", "python")})
+
+
+def pytensor_note() -> str | None:
+    """Which mode and linker PyTensor ran with, and which ops of the functions
+    it compiled ran in Python rather than as compiled C (as its worker
+    reported); ``None`` when PyTensor compiled nothing (not installed)."""
+    f = PYTENSOR_FACTS
+    if not f:
+        return None
+    note = (f"pytensor {f['version']}: its default mode ({f['mode']!r}, linker {f['linker']!r} -> "
+            f"{'/'.join(sorted(f['vms']))}), C compiler {f['cxx'] or 'none: Python only'}")
+    if f["python"]:
+        blas = "" if f["blas"] else " (no BLAS library linked: these call NumPy)"
+        note += f"; ops in Python: {', '.join(sorted(f['python']))}{blas}"
     return note

@@ -25,6 +25,8 @@ Every system starts from the same float32 data (normal inputs, weights
 scaled by ``1 / sqrt(fan_in)``, zero biases, random one-hot labels); before
 any timing, one step of each is checked against the same step in float64
 NumPy (the loss, and each parameter's change against ``lr * gradient``).
+The data and that reference are made once in the parent (:func:`prepare`);
+each system's step is built in its own worker process (:func:`kernel`).
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-import tensorir as ti
-from harness import PYTENSOR_FUNCTIONS, Goal, Row, build_checked, check, installed, interleaved, optional, progress
+from harness import PYTENSOR_FUNCTIONS, Built, Goal, Spec, check, optional
+
+# JAX warns when a platform cannot reuse donated buffers.
+warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
 
 Params = dict[str, np.ndarray]
 Trainer = tuple[Callable[..., Any], tuple, Callable[[], Params]]  # step(x, y) -> loss, (x, y), parameters
@@ -131,6 +135,8 @@ def numpy_trainer(params: Params, x: np.ndarray, y: np.ndarray) -> Trainer:
 
 
 def tensorir_trainer(params: Params, x: np.ndarray, y: np.ndarray) -> Trainer:
+    import tensorir as ti
+
     shared = {k: ti.shared(params[k].copy(), name=k) for k in NAMES}
     xs, ys = ti.matrix("x", "float32"), ti.matrix("y", "float32")
     cost = make_loss(ti.nn.relu, lambda z: ti.nn.log_softmax(z, axis=-1))(shared, xs, ys)
@@ -198,33 +204,40 @@ TRAINERS: dict[str, Callable[[Params, np.ndarray, np.ndarray], Trainer]] = {
 # The row
 
 
-def mlp_rows(quick: bool, rounds: int) -> list[Row]:
-    """The ``mlp training step`` row: every system's step time, each checked first."""
-    sizes = QUICK if quick else FULL
+def _sizes(quick: bool) -> tuple[int, int, int, int, int]:
+    return QUICK if quick else FULL
+
+
+def specs(quick: bool, rounds: int) -> list[Spec]:
+    """The ``mlp training step`` row, for ``workers.Workers.rows``."""
+    sizes = _sizes(quick)
     batch, d, h1, h2, c = sizes
-    params, x, y = mlp_data(sizes)
+    return [Spec("mlp_rows", "step", quick, f"mlp training step {d}-{h1}-{h2}-{c} relu [batch {batch}]",
+                 rounds if quick else 3 * rounds, 1 if quick else 5, Goal(seconds=4e-3), "ms",
+                 flops=step_flops(sizes))]
+
+
+def prepare(key: str, quick: bool) -> dict[str, np.ndarray]:
+    """In the parent: the parameters, ``x`` and ``y`` (float32), and the float64
+    loss ``want_loss`` and gradients ``want_W1, ...`` of one step from them."""
+    params, x, y = mlp_data(_sizes(quick))
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
     want, want_grads = numpy_loss_and_grads(p64, x.astype(np.float64), y.astype(np.float64))
-    label = f"mlp training step {d}-{h1}-{h2}-{c} relu [batch {batch}]"
-    getters: dict[str, Callable[[], Params]] = {}
+    return {**params, "x": x, "y": y, "want_loss": np.asarray(want),
+            **{f"want_{k}": g for k, g in want_grads.items()}}
 
-    def builder(name: str) -> Callable[[], tuple[Callable[..., Any], tuple]]:
-        def build() -> tuple[Callable[..., Any], tuple]:
-            step, args, get = TRAINERS[name](params, x, y)
-            getters[name] = get
-            return step, args
 
-        return build
+def kernel(key: str, quick: bool, system: str, data: dict[str, np.ndarray]) -> Built:
+    """In ``system``'s worker: its training step on the data of :func:`prepare`,
+    and a check of one step: the loss, and each parameter's change against
+    ``lr * gradient``."""
+    params = {k: data[k] for k in NAMES}
+    step, args, get = TRAINERS[system](params, data["x"], data["y"])
 
     def verify(name: str, loss: Any) -> None:
-        check(name, loss, np.asarray(want), 1e-4, 0.0, "loss")
-        now = getters[name]()
+        check(name, loss, data["want_loss"], 1e-4, 0.0, "loss")
+        now = get()
         for k in NAMES:
-            check(name, params[k] - now[k], float(LR) * want_grads[k], 2e-3, 2e-3, f"the change of {k}")
+            check(name, params[k] - now[k], float(LR) * data[f"want_{k}"], 2e-3, 2e-3, f"the change of {k}")
 
-    with warnings.catch_warnings():  # JAX warns when a platform cannot reuse donated buffers
-        warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
-        kernels = build_checked(label, {name: builder(name) for name in ("tensorir", "numpy", *installed())}, verify)
-        times = interleaved(kernels, rounds if quick else 3 * rounds, 1 if quick else 5)
-    progress(label)
-    return [Row(label, times, Goal(seconds=4e-3), "ms", flops=step_flops(sizes))]
+    return step, args, verify

@@ -28,9 +28,13 @@ NumPy reference before timing:
   process, with an empty compilation cache and again from the disk cache;
 * ``memory.py``: the peak memory of one call, with and without buffer reuse.
 
-Each time is the minimum over rounds of the mean of a few calls in a row;
-the systems of a row take turns within each round (``harness.interleaved``),
-so load from elsewhere lands on all of them alike. The table gives, per
+Each system runs in a worker process of its own (``workers.py``), which
+imports only that system's library, builds and checks the system's kernel
+of each row and times the calls it is asked for; this process only hands
+out the turns. Each time is the minimum over rounds of the mean of a few
+calls in a row; the systems of a row take turns within each round
+(``harness.interleaved``), so load from elsewhere lands on all of them
+alike, while the other systems' workers wait idle. The table gives, per
 row: tensorir's goal and whether it is met, tensorir's time and rate
 (GFLOP/s or GB/s), that rate as a share of the machine limit (``bw``:
 bytes moved / time over the triad bandwidth; ``fma``: GFLOP/s over the FMA
@@ -49,14 +53,15 @@ import os
 import sys
 import time
 
+import array_rows
 import harness
 import limits
-from array_rows import array_rows
+import mlp_rows
+import scan_rows
 from first_call import first_call_rows
 from harness import OPTIONAL, UNITS, Row, installed
 from memory import rows as memory_rows
-from mlp_rows import mlp_rows
-from scan_rows import scan_rows
+from workers import Workers
 
 
 def _number(v: float) -> str:
@@ -114,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
     print()
 
-    rows = array_rows(opts.quick, rounds)
-    rows += mlp_rows(opts.quick, rounds)
-    rows += scan_rows(opts.quick, rounds)
+    rows: list[Row] = []
+    with Workers() as pool:
+        for module in (array_rows, mlp_rows, scan_rows):
+            rows += pool.rows(module, opts.quick, rounds)
     first, notes = first_call_rows(opts.quick)
     rows += first
     harness.NOTES.extend(notes)

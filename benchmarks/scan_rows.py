@@ -18,6 +18,8 @@ and ``dU`` over all steps at once); run in float64, it is the reference
 every system's loss and gradient are checked against before any timing.
 PyTorch runs eagerly: a Python loop over the steps and
 ``torch.autograd.grad``. JAX is given its arrays already on its device.
+The data and the reference are made once in the parent (:func:`prepare`);
+each system's function is built in its own worker process (:func:`kernel`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-import tensorir as ti
-from harness import (PYTENSOR_FUNCTIONS, Goal, Kernel, Row, build_checked, check, installed, interleaved, optional,
-                     progress)
+from harness import PYTENSOR_FUNCTIONS, Built, Goal, Kernel, Spec, check, optional
 
 Grads = tuple[np.ndarray, np.ndarray]
 
@@ -90,12 +90,16 @@ def numpy_value_and_grad(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> tuple[
 
 
 def _tensorir_loss(w: Any, u: Any, xs: Any) -> Any:
+    import tensorir as ti
+
     h0 = ti.zeros((xs.shape[1], w.shape[0]), xs.dtype)
     hs, _ = ti.scan(lambda x_t, h: ti.tanh(h @ w + x_t @ u), sequences=xs, outputs_info=h0)
     return hs.sum()
 
 
 def tensorir_fn(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> Kernel:
+    import tensorir as ti
+
     return ti.value_and_grad(_tensorir_loss, argnums=(0, 1)), (w, u, xs)
 
 
@@ -154,6 +158,7 @@ def torch_fn(w: np.ndarray, u: np.ndarray, xs: np.ndarray) -> Kernel:
 
 
 BUILDERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], Kernel]] = {
+    "tensorir": tensorir_fn, "numpy": lambda w, u, xs: (numpy_value_and_grad, (w, u, xs)),
     "jax": jax_fn, "pytensor": pytensor_fn, "torch": torch_fn,
 }
 
@@ -162,38 +167,53 @@ BUILDERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], Kernel]] = {
 # The row
 
 
-def scan_rows(quick: bool, rounds: int) -> list[Row]:
-    """The ``rnn value_and_grad`` row: every system's time, each checked first
-    against backpropagation through time in float64."""
-    sizes = QUICK if quick else FULL
+def _sizes(quick: bool) -> tuple[int, int, int, int]:
+    return QUICK if quick else FULL
+
+
+def specs(quick: bool, rounds: int) -> list[Spec]:
+    """The ``rnn value_and_grad`` row, for ``workers.Workers.rows``."""
+    sizes = _sizes(quick)
     steps, batch, d, h = sizes
-    w, u, xs = scan_data(sizes)
-    want, want_grads = numpy_value_and_grad(w.astype(np.float64), u.astype(np.float64), xs.astype(np.float64))
-    builders = {"tensorir": lambda: tensorir_fn(w, u, xs), "numpy": lambda: (numpy_value_and_grad, (w, u, xs))}
-    builders.update({name: (lambda build=BUILDERS[name]: build(w, u, xs)) for name in installed()})
+    return [Spec("scan_rows", "rnn", quick, f"rnn {steps} steps value_and_grad W,U [B={batch} D={d} H={h}]",
+                 rounds, 1, Goal(seconds=14e-3), "ms", flops=rnn_flops(sizes))]
+
+
+def prepare(key: str, quick: bool) -> dict[str, np.ndarray]:
+    """In the parent: ``W``, ``U``, ``xs`` (float32) and the float64 loss
+    ``want_loss`` and gradients ``want_W``, ``want_U`` by backpropagation through time."""
+    w, u, xs = scan_data(_sizes(quick))
+    want, (dw, du) = numpy_value_and_grad(w.astype(np.float64), u.astype(np.float64), xs.astype(np.float64))
+    return {"W": w, "U": u, "xs": xs, "want_loss": np.asarray(want), "want_W": dw, "want_U": du}
+
+
+def kernel(key: str, quick: bool, system: str, data: dict[str, np.ndarray]) -> Built:
+    """In ``system``'s worker: its value_and_grad on the data of :func:`prepare`,
+    and a check of the loss and both gradients."""
+    fn, args = BUILDERS[system](data["W"], data["U"], data["xs"])
 
     def verify(name: str, result: Any) -> None:
         value, grads = result
-        check(name, value, np.asarray(want), 1e-4, 0.0, "loss")
-        for k, got, g in zip("WU", grads, want_grads):
-            check(name, got, g, 2e-3, 2e-4, f"gradient of {k}")
+        check(name, value, data["want_loss"], 1e-4, 0.0, "loss")
+        for k, got in zip("WU", grads):
+            check(name, got, data[f"want_{k}"], 2e-3, 2e-4, f"gradient of {k}")
 
-    label = f"rnn {steps} steps value_and_grad W,U [B={batch} D={d} H={h}]"
-    kernels = build_checked(label, builders, verify)
-    times = interleaved(kernels, rounds, 1)
-    progress(label)
-    return [Row(label, times, Goal(seconds=14e-3), "ms", flops=rnn_flops(sizes))]
+    return fn, args, verify
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python benchmarks/scan_rows.py [--quick] [--rounds N]``: this row alone."""
     import argparse
 
+    import scan_rows  # this module under the name the workers import it by
+    from workers import Workers
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few rounds: a smoke run")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (min is kept)")
     opts = parser.parse_args(argv)
-    (row,) = scan_rows(opts.quick, opts.rounds or (2 if opts.quick else 7))
+    with Workers() as pool:
+        (row,) = pool.rows(scan_rows, opts.quick, opts.rounds or (2 if opts.quick else 7))
     print(row.label)
     for name, t in row.times.items():
         print(f"  {name:10s} {t * 1e3:9.3f} ms  ({row.flops / t / 1e9:.1f} GFLOP/s)")
