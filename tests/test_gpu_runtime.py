@@ -310,6 +310,8 @@ class FakeDriver:
         a = driver.CUdevice_attribute
         return R.CUDA_SUCCESS, {a.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: 9,
                                 a.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: 0,
+                                a.CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE: 2_619_000,  # kHz, an H100 SXM's HBM3
+                                a.CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH: 5120,
                                 a.CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED: int(self.pools)}[attr]
 
     def used(self) -> int:
@@ -415,6 +417,7 @@ def test_fake_device(fake: FakeDriver) -> None:
     dev = gpu.device()
     assert gpu.device(0) is dev
     assert (dev.name, dev.compute_capability, dev.chip, dev.total_memory) == ("Fake GPU", (9, 0), "sm_90", 1 << 20)
+    assert dev.peak_bandwidth == 2 * 2_619_000_000 * 5120 // 8  # 3.35 TB/s, the H100 SXM's data-sheet figure
     assert dev.memory_info() == (1 << 20, 1 << 20)
     assert repr(dev) == "<Device cuda:0 'Fake GPU' sm_90 1.00 MiB (1048576 bytes)>"
     assert probe(1) == "device 1 asked for, the machine has 1 (0..0)"
