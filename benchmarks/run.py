@@ -32,7 +32,7 @@ Each system runs in a worker process of its own (``workers.py``), which
 imports only that system's library, builds and checks the system's kernel
 of each row and times the calls it is asked for; this process only hands
 out the turns. Each time is the minimum over rounds of the mean of a few
-calls in a row; the systems of a row take turns within each round
+calls in a row, after untimed calls for 30 ms (``harness.calls``); the systems of a row take turns within each round
 (``harness.interleaved``), so load from elsewhere lands on all of them
 alike, while the other systems' workers wait idle. The table gives, per
 row: tensorir's goal and whether it is met, tensorir's time and rate
