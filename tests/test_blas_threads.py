@@ -2,8 +2,9 @@
 
 ``tir-linalg-to-blas`` with ``threads`` > 1 splits a gemm of at least
 ``GEMM_MINSIZE`` multiply-adds into chunks of rows of ``C`` (of the innermost
-batch axis when batched), each one single-threaded OpenBLAS call, run by the
-parallel dispatcher. Results must match NumPy in float64 and the
+batch axis when batched; of its columns when it has fewer than ``FEW_ROWS``
+rows, from ``GEMM_MINSIZE / COLUMN_SPLIT_GAIN``), each one single-threaded
+OpenBLAS call, run by the parallel dispatcher. Results must match NumPy in float64 and the
 single-threaded build, for row counts that are not multiples of the chunk's
 16-row blocks, transposed and strided operands, broadcast batches, and empty
 contractions.
@@ -58,6 +59,10 @@ CASES = {
     "batched, broadcast B": (lambda a, b: a @ b, [(37, 64, 48), (48, 64)]),
     "two batch axes": (lambda a, b: a @ b, [(3, 13, 64, 48), (3, 13, 48, 64)]),
     "fewer rows than threads": (lambda a, b: a @ b, [(1, 3000), (3000, 1500)]),
+    # fewer than FEW_ROWS rows: split into blocks of columns, from minsize / COLUMN_SPLIT_GAIN
+    "few rows, columns split": (lambda a, b: a @ b, [(32, 256), (256, 257)]),
+    "few rows, B transposed": (lambda a, b: a @ b.T, [(17, 300), (1001, 300)]),
+    "few rows, column block of B": (lambda a, b: a @ b[:, 3:260], [(32, 256), (256, 270)]),
     "matrix-vector": (lambda a, b: a @ b, [(3001, 1500), (1500,)]),
     "small (one chunk)": (lambda a, b: a @ b, [(8, 9), (9, 10)]),
 }

@@ -308,8 +308,16 @@ RULES: dict[str, Callable[[ir.Operation], list[ir.Value]]] = {
 
 GEMM_MINSIZE = 1 << 22
 """Gemms with fewer multiply-adds (``M * N * K``, times the batch) run on the
-calling thread: below this, waking a second thread costs more than it saves
-(a 32x256x256 step of an RNN, ~40 us on one core)."""
+calling thread: below this, waking a second thread for half of ``C``'s rows
+costs more than it saves."""
+FEW_ROWS = 64
+COLUMN_SPLIT_GAIN = 2
+"""A gemm whose ``C`` has fewer than ``FEW_ROWS`` rows is split into blocks
+of its columns instead, from ``GEMM_MINSIZE / COLUMN_SPLIT_GAIN``
+multiply-adds: with the 32x256x256 gemms of an RNN's steps (2**21, about 40
+us on one core) split in two blocks of columns, 100 steps of value_and_grad
+took 14.0 ms instead of 18.2 (split by rows, in 16-row halves, they gained
+nothing)."""
 
 
 def linalg_to_blas(module_op: ir.Operation, threads: int = 1, minsize: int = GEMM_MINSIZE) -> None:
@@ -335,8 +343,9 @@ def linalg_to_blas(module_op: ir.Operation, threads: int = 1, minsize: int = GEM
     spin while they wait, and a busy machine then stretches a 3 ms batched
     matmul to seconds. With ``threads`` > 1, a call doing at least ``minsize``
     multiply-adds (known at run time) is split instead into ``threads``
-    chunks of rows of ``C`` (of the innermost batch axis for a batched gemm),
-    each one gemm call, run through the parallel dispatcher
+    chunks of rows of ``C`` (of the innermost batch axis for a batched gemm;
+    of its columns when it has fewer than ``FEW_ROWS`` rows, from
+    ``minsize / COLUMN_SPLIT_GAIN``), each one gemm call, run through the parallel dispatcher
     (``lowering/outline.py``), whose threads block rather than spin.
     """
     wanted = set(BLAS_GEMM.values())
@@ -504,6 +513,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
         return as_i32(arith.maxui(metadata[id(v)][2][rank - 2], at_least_one(cols)))
 
     lds = [leading(a, dim(a, ra - 1), 2), leading(b, dim(b, rb - 1), 2), leading(c, N, tc.rank - nb)]
+    lds_index = [arith.index_cast(ir.IndexType.get(), ld) for ld in lds]
     # element strides of a row of A and of C, for splitting C's rows
     strides_2d = [metadata[id(a)][2][ra - 2], None, metadata[id(c)][2][tc.rank - 2] if tc.rank - nb >= 2 else None]
     one, zero = scalar_const(el, 1), scalar_const(el, 0)
@@ -511,9 +521,9 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
 
     chunk_loops: list[ir.Operation] = []
 
-    def call(offsets: list[ir.Value], rows: ir.Value, group: ir.Value | None) -> str:
+    def call(offsets: list[ir.Value], rows: ir.Value, group: ir.Value | None, cols: ir.Value | None = None) -> str:
         pa, pb, pc = (pointer(base, off) for base, off in zip(bases, offsets))
-        m_size = [as_i32(rows)] + sizes[1:]
+        m_size = [as_i32(rows), sizes[1] if cols is None else as_i32(cols), sizes[2]]
         if group is None:
             name = BLAS_GEMM[dtype]
             func.call([], name, ints + m_size + [one, pa, lds[0], pb, lds[1], zero, pc, lds[2]])
@@ -532,15 +542,23 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
         group = dim(c, nb - 1) if nb else None
         if threads < 2 or (group is None and strides_2d[2] is None):
             return call(offsets, M, group)  # (a matrix-vector product: C has no rows to split)
-        # chunks of C's rows (of the innermost batch axis when batched)
-        total = group if group is not None else M
+        # chunks of C's rows (of the innermost batch axis when batched); of
+        # its columns when it has few rows (a step of a scan: 32 x 256)
         work = arith.muli(arith.muli(M, N), K)
         if group is not None:
             work = arith.muli(work, group)
-        big = arith.cmpi(arith.CmpIPredicate.uge, work, index_const(minsize))
+        columns = group is None  # (C has rows: a matrix-vector product returned above)
+        if columns:
+            few = arith.cmpi(arith.CmpIPredicate.ult, M, index_const(FEW_ROWS))
+            total = arith.select(few, N, M)
+            threshold = arith.select(few, index_const(max(1, minsize // COLUMN_SPLIT_GAIN)), index_const(minsize))
+        else:
+            total = group if group is not None else M
+            threshold = index_const(minsize)
+        big = arith.cmpi(arith.CmpIPredicate.uge, work, threshold)
         parts = arith.select(big, index_const(threads), index_const(1))
         chunk = arith.ceildivui(total, parts)
-        if group is None:  # whole 16-row blocks: OpenBLAS's sgemm kernel works on 16 rows
+        if group is None:  # whole 16-row (or column) blocks: OpenBLAS's sgemm kernel works on 16 rows
             chunk = arith.muli(arith.ceildivui(chunk, index_const(16)), index_const(16))
         chunk = arith.maxui(chunk, index_const(1))
         loop = scf.ForOp(zero_i, arith.ceildivui(total, chunk), index_const(1))
@@ -554,7 +572,14 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
                 steps = [s[nb - 1] for s in strides]
             moved = [off if step is None else arith.addi(off, arith.muli(lo, step))
                      for off, step in zip(offsets, steps)]
-            name = call(moved, M if group is not None else length, length if group is not None else None)
+            if columns:
+                # column lo of B (row lo of a transposed B) and of C
+                b_step = lds_index[1] if trans_b else index_const(1)
+                by_columns = [offsets[0], arith.addi(offsets[1], arith.muli(lo, b_step)), arith.addi(offsets[2], lo)]
+                moved = [arith.select(few, x, y) for x, y in zip(by_columns, moved)]
+                name = call(moved, arith.select(few, M, length), None, arith.select(few, length, N))
+            else:
+                name = call(moved, M if group is not None else length, length if group is not None else None)
             scf.YieldOp([])
         chunk_loops.append(loop.operation)
         return name
