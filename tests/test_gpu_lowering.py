@@ -26,7 +26,7 @@ import pytest
 import tensorir as ti
 from tensorir.device import lower_gpu
 from tensorir.frontend.trace import trace
-from tensorir.lowering.gpu_host import HELPERS
+from tensorir.lowering.gpu_host import HELPERS, bind
 
 f32 = np.float32
 
@@ -171,24 +171,11 @@ class _FakeArray:
 
 
 def _dry_run(low: Any, traced_shapes: list[tuple]) -> _Recorder:
+    """Run the launcher (bound as the GPU runtime binds it) against recording kernels and buffers."""
     rec = _Recorder()
-    scope: dict[str, Any] = dict(HELPERS)
-    contiguous = HELPERS["contiguous_strides"]
-    for k, (module, function) in enumerate(low.program.kernels):
-        scope[f"K{k}"] = rec.kernel(module)
-    for k, types in enumerate(low.program.slots):
-        scope[f"T{k}"] = types
-    for k, value in enumerate(low.program.globals):
-        scope[f"G{k}"] = (None, 1 << 40, 0, value.shape, contiguous(value.shape))
-
-    def new(sizes: tuple, itemsize: int) -> tuple:
-        buf = rec.alloc(int(np.prod(sizes, dtype=np.int64)) * itemsize)
-        return buf, buf.ptr, 0, sizes, contiguous(sizes)
-
-    scope.update(new=new, view=lambda a: (a, a.ptr, 0, a.shape, contiguous(a.shape)), read=lambda ptr, dt: 0)
-    exec(low.program.source, scope)
-    arrays = [_FakeArray(s, (1 << 32) + (i << 24)) for i, s in enumerate(traced_shapes)]
-    scope["entry"](*arrays)
+    entry = bind(low.program, lambda module, function: rec.kernel(module), rec.alloc,
+                 lambda value: _FakeArray(value.shape, 1 << 40), lambda ptr, dtype: 0)
+    entry(*[_FakeArray(s, (1 << 32) + (i << 24)) for i, s in enumerate(traced_shapes)])
     return rec
 
 

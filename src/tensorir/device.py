@@ -32,9 +32,16 @@ import numpy as np
 
 from .errors import ArgumentError, CompileError, GpuUnavailableError
 
-__all__ = ["Placement", "resolve", "to_device", "gpu_info", "synchronize", "GPU_STAGES", "lower_for", "check_name", "GpuLowered", "lower_gpu", "compile_gpu", "GpuExecutable"]
+__all__ = ["Placement", "resolve", "is_device_array", "to_device", "gpu_info", "synchronize", "GPU_STAGES", "lower_for", "check_name", "GpuLowered", "lower_gpu", "compile_gpu", "GpuExecutable"]
 
 _warned_auto = False
+
+
+def is_device_array(value: Any) -> bool:
+    """Whether ``value`` is a :class:`DeviceArray` (without importing the GPU
+    runtime: there is none before the runtime has been imported)."""
+    runtime = sys.modules.get("tensorir.runtime.gpu")
+    return runtime is not None and isinstance(value, runtime.DeviceArray)
 
 
 def _user_level() -> int:
@@ -221,8 +228,8 @@ class GpuExecutable:
     """
 
     def __init__(self, traced: Any, lowered: GpuLowered, placement: Placement, keep_on_device: bool):
-        from .compiler import _make_runner
-        from .lowering.gpu_host import HELPERS
+        from .compiler import _make_runner, _no_fast_entry
+        from .lowering.gpu_host import bind
         from .runtime import gpu
 
         t0 = time.perf_counter()
@@ -234,48 +241,26 @@ class GpuExecutable:
         self.out_tree = traced.out_tree
         self.arg_names = [s.name for s in traced.specs]
         self.checks = list(lowered.checks)
-        program = lowered.program
         modules = {name: dev.load_module(text, name) for name, text in lowered.ptx.items()}
-        scope: dict[str, Any] = dict(HELPERS)
-        for k, (module, function) in enumerate(program.kernels):
-            scope[f"K{k}"] = modules[module].function(function)
-        for k, types in enumerate(program.slots):
-            scope[f"T{k}"] = types
-        for k, value in enumerate(program.globals):
-            g = gpu.to_device(value, dev)
-            scope[f"G{k}"] = (g, g.ptr, 0, tuple(value.shape), HELPERS["contiguous_strides"](tuple(value.shape)))
-        contiguous = HELPERS["contiguous_strides"]
+        launcher = bind(lowered.program, lambda module, function: modules[module].function(function),
+                        dev.alloc, lambda value: gpu.to_device(value, dev),
+                        lambda ptr, dtype: gpu.read_scalar(ptr, np.dtype(dtype), dev))
+        if self.checks:  # the glue's status array (NumPy) goes to the device and back
 
-        def new(sizes: tuple, itemsize: int) -> tuple:
-            n = itemsize
-            for s in sizes:
-                n *= s
-            buf = dev.alloc(n)
-            return buf, buf.ptr, 0, sizes, contiguous(sizes)
-
-        def view(a: Any) -> tuple:
-            return a, a.ptr, 0, a.shape, contiguous(a.shape)
-
-        scope.update(new=new, view=view, read=lambda ptr, dtype: gpu.read_scalar(ptr, np.dtype(dtype), dev))
-        exec(program.source, scope)  # noqa: S102 - generated from our own IR
-        launcher = scope["entry"]
-        n_status = 1 if self.checks else 0
-
-        def kernel(*arrays: Any) -> None:
-            if n_status:
+            def kernel(*arrays: Any) -> None:
                 *arrays, status = arrays
                 on_device = gpu.to_device(status, dev)
                 launcher(*arrays, on_device)
                 status[...] = on_device.numpy()
-            else:
-                launcher(*arrays)
+        else:
+            kernel = launcher
 
         def device_empty(shape: tuple, dtype: Any) -> Any:
             return gpu.empty(tuple(shape), np.dtype(dtype), dev)
 
         allocate = {"empty": device_empty, "pooled": device_empty, "fresh": device_empty}
         self.run_device, self.entry, self.returned = _make_runner(traced, kernel, False, self.checks, allocate)
-        self.call = _no_call  # jit calls take JitFunction's general path, which converts arguments
+        self.call = _no_fast_entry  # jit calls take JitFunction's general path, which converts arguments
         self.updated = sorted(set(traced.updates.values()))
         self.timings = dict(lowered.timings)
         self.timings["load"] = time.perf_counter() - t0
@@ -300,12 +285,6 @@ class GpuExecutable:
         if self.keep_on_device:
             return outs
         return [o.numpy() for o in outs]
-
-
-def _no_call(args: tuple) -> Any:
-    from .compiler import MISS
-
-    return MISS
 
 
 def compile_gpu(

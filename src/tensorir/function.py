@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .compiler import MISS, Lowered, _entry_name, _no_fast_entry, compile_traced
-from .device import compile_gpu, lower_for, resolve
+from .device import compile_gpu, is_device_array, lower_for, resolve
 from .errors import ArgumentError, DTypeError, ShapeError
 from .frontend.core import as_variable, cast
 from .frontend.graph import Variable, all_nodes, toposort
@@ -339,7 +339,7 @@ class Function:
     def _convert(self, value: Any, var: Variable, i: int) -> Any:
         name = repr(var.name) if var.name else f"{i}"
         want = var.type.dtype
-        if not isinstance(value, np.ndarray) and type(value).__name__ == "DeviceArray":
+        if is_device_array(value):
             value = self._device_array(value, var, name)
             if not isinstance(value, np.ndarray):
                 return value

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .compiler import MISS, Executable, Lowered, _no_fast_entry, compile_traced
-from .device import GpuExecutable, check_name, compile_gpu, lower_for, resolve
+from .device import GpuExecutable, check_name, compile_gpu, is_device_array, lower_for, resolve
 from .errors import ArgumentError, DTypeError
 from .frontend.dtypes import canonical_dtype
 from .frontend.graph import Variable
@@ -248,7 +248,7 @@ def _prepare(exe: Any, arrays: Sequence[Any]) -> list[Any]:
 
 
 def _as_array(x: Any, name: str) -> tuple[Any, bool]:
-    if type(x).__name__ == "DeviceArray" and hasattr(x, "numpy"):
+    if is_device_array(x):
         return x, False  # dtype and shape as an array's; copied back only for a CPU function
     if isinstance(x, np.ndarray):
         if x.dtype.name not in ("bool", "int32", "int64", "float32", "float64"):

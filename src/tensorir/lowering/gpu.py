@@ -47,7 +47,8 @@ from .bool_storage import bool_storage
 from .buffers import reuse_buffers
 from .common import index_const
 from .copies import copy_to_generic
-from .gpu_launch import BLOCK, MEMORY, host_indices, launch_single, new_launch, promote_accumulators, scalar_kind, sink
+from .gpu_launch import (BLOCK, MEMORY, global_thread, host_indices, launch_single, new_launch, promote_accumulators,
+                         scalar_kind, sink)
 from .gpu_reduce import launch_rows, split_reduction
 
 __all__ = ["BLOCK", "CHIP", "gpu_kernels", "to_gpu_kernels", "to_gpu_binaries", "ptx_of", "kernels_of"]
@@ -155,8 +156,7 @@ def _launch_parallel(op: ir.Operation) -> None:
         grid = arith.CeilDivSIOp(total, index_const(BLOCK)).result
         launch, kbody = new_launch(grid, BLOCK)
         with ir.InsertionPoint.at_block_begin(kbody):
-            bid, tid = kbody.arguments[0], kbody.arguments[3]
-            linear = arith.AddIOp(arith.MulIOp(bid, index_const(BLOCK)).result, tid).result
+            linear = global_thread(kbody)
             inside = arith.CmpIOp(arith.CmpIPredicate.slt, linear, total).result
             guard = scf.IfOp(inside)
             with ir.InsertionPoint(guard.then_block):

@@ -26,15 +26,16 @@ A launch whose grid is empty (an empty array) is skipped.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ..dialects._bindings import ir
 from ..errors import CompileError
 
-__all__ = ["HostProgram", "host_program", "HELPERS", "slot_types"]
+__all__ = ["HostProgram", "host_program", "bind", "HELPERS", "slot_types"]
 
 DYNAMIC = -(2**63)  # ShapedType's marker of a dynamic static_* entry
 
@@ -389,6 +390,36 @@ def host_program(module: ir.Module, entry: str) -> HostProgram:
     return w.program
 
 
+def bind(
+    program: HostProgram, kernel: Callable[[str, str], Any], alloc: Callable[[int], Any],
+    upload: Callable[[np.ndarray], Any], read: Callable[[int, str], Any],
+) -> Callable[..., None]:
+    """``program``'s ``entry`` as a Python function over the runtime's pieces:
+    ``kernel(module, function)`` gives each ``K{i}``; ``alloc(nbytes)`` a
+    buffer (with ``ptr``); ``upload(array)`` puts each global on the device
+    once (an array with ``ptr`` and ``shape``); ``read(ptr, dtype)`` reads an
+    element back. The entry's arguments are arrays with ``ptr`` and ``shape``."""
+    scope: dict[str, Any] = dict(HELPERS)
+    for k, (module, function) in enumerate(program.kernels):
+        scope[f"K{k}"] = kernel(module, function)
+    for k, types in enumerate(program.slots):
+        scope[f"T{k}"] = types
+
+    def view(a: Any) -> tuple:
+        shape = tuple(a.shape)
+        return a, a.ptr, 0, shape, _strides(shape)
+
+    def new(sizes: tuple, itemsize: int) -> tuple:
+        buf = alloc(math.prod(sizes) * itemsize)
+        return buf, buf.ptr, 0, sizes, _strides(sizes)
+
+    for k, value in enumerate(program.globals):
+        scope[f"G{k}"] = view(upload(value))
+    scope.update(view=view, new=new, read=read)
+    exec(program.source, scope)  # noqa: S102 - generated from our own IR
+    return scope["entry"]
+
+
 # --- the helpers the launcher calls ---------------------------------------------
 
 
@@ -458,5 +489,4 @@ HELPERS: dict[str, Any] = {
     "subview": _subview,
     "expand": _expand,
     "collapse": _collapse,
-    "contiguous_strides": _strides,
 }

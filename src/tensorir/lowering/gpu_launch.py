@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..dialects._bindings import ir, walk
 from .common import index_const
 
-__all__ = ["BLOCK", "MEMORY", "host_indices", "new_launch", "launch_single", "sink", "scalar_kind",
+__all__ = ["BLOCK", "MEMORY", "host_indices", "new_launch", "global_thread", "launch_single", "sink", "scalar_kind",
            "inside", "defined_outside", "promote_accumulators"]
 
 BLOCK = 256  # threads per block
@@ -35,6 +35,14 @@ def new_launch(grid: ir.Value, threads: int) -> tuple[ir.Operation, ir.Block]:
     with ir.InsertionPoint(body):
         gpu.TerminatorOp()
     return launch.operation, body
+
+
+def global_thread(body: ir.Block) -> ir.Value:
+    """In the body of a launch by :func:`new_launch` of ``BLOCK``-thread
+    blocks: the thread's rank in the grid, ``block_id * BLOCK + thread_id``."""
+    from mlir.dialects import arith
+
+    return arith.AddIOp(arith.MulIOp(body.arguments[0], index_const(BLOCK)).result, body.arguments[3]).result
 
 
 def launch_single(op: ir.Operation) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..dialects._bindings import ir, walk
 from .common import index_const
-from .gpu_launch import BLOCK, MEMORY, defined_outside, launch_single, new_launch, promote_accumulators, sink
+from .gpu_launch import BLOCK, MEMORY, defined_outside, global_thread, launch_single, new_launch, promote_accumulators, sink
 
 __all__ = ["SPLIT_BLOCKS", "launch_rows", "split_reduction"]
 
@@ -79,8 +79,7 @@ def launch_rows(op: ir.Operation) -> bool:
             stride = arith.MulIOp(loop.operands[2], index_const(BLOCK)).result
             inits = list(loop.operands)[3:]
             for k, c in enumerate(combines):
-                el = c.results[0].type
-                loop.operands[3 + k] = arith.ConstantOp(el, _identity(c.name, el)).result
+                loop.operands[3 + k] = _identity_of(c)
         loop.operands[0] = start
         loop.operands[2] = stride
         with ir.InsertionPoint.after(loop), loop.location:
@@ -91,14 +90,12 @@ def launch_rows(op: ir.Operation) -> bool:
                     "gpu.all_reduce", results=[el], operands=[loop.results[k]], regions=1,
                     attributes={"op": ir.Attribute.parse(f"#gpu<all_reduce_op {_ALL_REDUCE[c.name]}>"),
                                 "uniform": ir.UnitAttr.get()})
-                final = ir.Operation.create(c.name, results=[el], operands=[inits[k], red.results[0]],
-                                            attributes=_attributes(c))
-                finals.append((loop.results[k], red, final))
+                finals.append((loop.results[k], red, _again(c, inits[k], red.results[0])))
         for result, red, final in finals:
             for use in list(result.uses):
                 user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
                 if user != red:
-                    user.operands[use.operand_number] = final.results[0]
+                    user.operands[use.operand_number] = final
     for store in walk(launch, ["memref.store"]):  # the row's results: written once
         with ir.InsertionPoint(store), store.location:
             guard = scf.IfOp(first)
@@ -178,11 +175,10 @@ def split_reduction(loop: ir.Operation, blocks: int | None = None) -> bool:
         partial = memref.AllocOp(ir.MemRefType.get([threads], el), [], []).result
         launch, kbody = new_launch(index_const(blocks), BLOCK)
         with ir.InsertionPoint.at_block_begin(kbody):
-            t = arith.AddIOp(arith.MulIOp(kbody.arguments[0], index_const(BLOCK)).result, kbody.arguments[3]).result
+            t = global_thread(kbody)
             start = arith.AddIOp(lb, arith.MulIOp(t, step).result).result
             stride = arith.MulIOp(step, index_const(threads)).result
-            identity = arith.ConstantOp(el, _identity(combine.name, el)).result
-            share = scf.ForOp(start, ub, stride, [identity])
+            share = scf.ForOp(start, ub, stride, [_identity_of(combine)])
             with ir.InsertionPoint(share.body):
                 folded = scf.YieldOp([combine.results[0]])
             memref.StoreOp(share.results[0], partial, [t])
@@ -197,9 +193,7 @@ def split_reduction(loop: ir.Operation, blocks: int | None = None) -> bool:
         fold = scf.ForOp(index_const(0), index_const(threads), index_const(1), [init])
         with ir.InsertionPoint(fold.body):
             value = memref.LoadOp(partial, [fold.induction_variable]).result
-            again = ir.Operation.create(combine.name, results=[el], operands=[fold.inner_iter_args[0], value],
-                                        attributes=_attributes(combine))
-            scf.YieldOp([again.results[0]])
+            scf.YieldOp([_again(combine, fold.inner_iter_args[0], value)])
         if store is not None:
             final = memref.StoreOp(fold.results[0], store.operands[1], list(store.operands[2:]))
     if store is None:
@@ -213,9 +207,20 @@ def split_reduction(loop: ir.Operation, blocks: int | None = None) -> bool:
     return True
 
 
-def _attributes(op: ir.Operation) -> dict[str, ir.Attribute]:
-    names = [a if isinstance(a, str) else a.name for a in op.attributes]
-    return {n: op.attributes[n] for n in names}
+def _again(combine: ir.Operation, a: ir.Value, b: ir.Value) -> ir.Value:
+    """``combine`` applied to ``a`` and ``b`` (same op, same attributes: fastmath flags)."""
+    names = [x if isinstance(x, str) else x.name for x in combine.attributes]
+    op = ir.Operation.create(combine.name, results=[combine.results[0].type], operands=[a, b],
+                             attributes={n: combine.attributes[n] for n in names})
+    return op.results[0]
+
+
+def _identity_of(combine: ir.Operation) -> ir.Value:
+    """A constant: the identity of ``combine``."""
+    from mlir.dialects import arith
+
+    el = combine.results[0].type
+    return arith.ConstantOp(el, _identity(combine.name, el)).result
 
 
 def _identity(name: str, t: ir.Type) -> ir.Attribute:
@@ -321,18 +326,12 @@ def _fold_outside(inner: ir.Operation, acc: ir.Value, user: ir.Operation, operan
     """Where the reduction loop ``inner`` starts from ``acc``: start it from
     the identity instead, and make operand ``operand`` of ``user`` (which
     reads ``inner``'s result) ``combine(acc, result)``."""
-    from mlir.dialects import arith
-
     _normalize_nested(inner)
     form = _reduction_form(inner)
     if form is None or form[3] is not None:
         return
     combine = form[0]
-    el = combine.results[0].type
     with ir.InsertionPoint(inner), inner.location:
-        identity = arith.ConstantOp(el, _identity(combine.name, el)).result
-    inner.operands[3] = identity
+        inner.operands[3] = _identity_of(combine)
     with ir.InsertionPoint(user), user.location:
-        outer = ir.Operation.create(combine.name, results=[el], operands=[acc, inner.results[0]],
-                                    attributes=_attributes(combine))
-    user.operands[operand] = outer.results[0]
+        user.operands[operand] = _again(combine, acc, inner.results[0])
