@@ -133,3 +133,126 @@ def test_split_is_a_dispatch_of_a_chunk_function() -> None:
         module = ir.Module.parse(GEMM_IR)
         linalg_to_blas(module.operation, threads=1)
         assert "tensorir_parallel_for" not in str(module)
+
+
+# Two gemms, and what may come between them, for the pairing tests: %x and
+# %y are inputs, %o1 and %o2 result buffers (tir.out).
+PAIR_IR = """
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func public @two(%x: memref<?x?xf32>, %y: memref<?x?xf32>, %o1: memref<?x?xf32> {{tir.out}}, %o2: memref<?x?xf32> {{tir.out}}) {{
+  %cst = arith.constant 0.000000e+00 : f32
+  linalg.generic {{indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], library_call = "scipy_cblas_sgemm"}} ins(%x, %y : memref<?x?xf32>, memref<?x?xf32>) outs(%o1 : memref<?x?xf32>) {{
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }}
+  {between}
+  linalg.generic {{indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"], library_call = "scipy_cblas_sgemm"}} ins({a2}, %y : memref<?x?xf32>, memref<?x?xf32>) outs({c2} : memref<?x?xf32>) {{
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }}
+  {after}
+  return
+}}
+"""
+
+_SCALE_X = """linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : memref<?x?xf32>) outs(%x : memref<?x?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %in : f32
+    linalg.yield %0 : f32
+  }"""
+_FRESH_C = """%c0 = arith.constant 0 : index
+  %d0 = memref.dim %x, %c0 : memref<?x?xf32>
+  %c1 = arith.constant 1 : index
+  %d1 = memref.dim %y, %c1 : memref<?x?xf32>
+  %fresh = memref.alloc(%d0, %d1) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]} outs(%fresh : memref<?x?xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %cst : f32
+  }"""
+_COPY_OUT = "memref.copy %fresh, %o2 : memref<?x?xf32> to memref<?x?xf32>"
+
+PAIR_CASES = {
+    # name: (between, second's A, second's C, after, paired?)
+    "independent": ("", "%x", "%o2", "", True),
+    "fresh result made in between": (_FRESH_C, "%x", "%fresh", _COPY_OUT, True),
+    "reads the first's result": ("", "%o1", "%o2", "", False),
+    "writes the first's result": ("", "%x", "%o1", "", False),
+    "an input is written in between": (_SCALE_X, "%x", "%o2", "", False),
+}
+
+
+def _pairs_in(name: str) -> tuple[int, str]:
+    from tensorir.lowering.gemm_pairs import find_pairs
+    from tensorir.lowering.linalg import _gemm_layout
+
+    between, a2, c2, after, _ = PAIR_CASES[name]
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(PAIR_IR.format(between=between, a2=a2, c2=c2, after=after))
+        gemms = [op for op in walk(module.operation, ["linalg.generic"]) if "library_call" in op.attributes]
+        pairs = find_pairs(gemms, _gemm_layout)
+        module.operation.verify()
+        return len(pairs), str(module)
+
+
+@pytest.mark.parametrize("name", sorted(PAIR_CASES))
+def test_independent_gemms_are_paired(name: str) -> None:
+    """Two gemms are paired when neither touches what the other writes and
+    nothing in between writes what the second uses; what the second needs
+    (its result's allocation and sizes) moves up with it, and its zero fill
+    goes (gemm overwrites it)."""
+    count, text = _pairs_in(name)
+    assert count == int(PAIR_CASES[name][4]), text
+    if name == "fresh result made in between":
+        body = text[text.index("@two"):]
+        assert body.index("memref.alloc") < body.index("library_call")
+        assert body.count("linalg.yield %cst") == 0  # the dead fill
+
+
+def test_pair_runs_side_by_side_in_one_dispatch() -> None:
+    """With two threads, a pair becomes a run-time choice: one dispatch of two
+    chunks (one whole gemm each) when both are big enough and balanced, else
+    each gemm on its own as before."""
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(PAIR_IR.format(between="", a2="%x", c2="%o2", after=""))
+        linalg_to_blas(module.operation, threads=2)
+        module.operation.verify()
+        funcs = {ir.StringAttr(op.attributes["sym_name"]).value: op for op in walk(module.operation, ["func.func"])}
+        side_by_side = [f for f in funcs.values() if len(walk(f, ["func.call"])) == 2]
+        assert len(side_by_side) == 1  # the pair's chunk function: a gemm in each branch
+        assert len(walk(side_by_side[0], ["scf.if"])) == 1
+        from tensorir.lowering.linalg import PAIR_MINSIZE
+
+        assert f"arith.constant {PAIR_MINSIZE} : index" in str(module)
+
+
+PAIR_PROGRAMS = {
+    # the two products of a gradient through x @ W: g @ W.T and x.T @ g
+    "gradient products": (lambda g, w, x: (g @ w.T, x.T @ g), [(256, 300), (200, 300), (256, 200)]),
+    # balanced but small: below the split size, still side by side
+    "small pair": (lambda g, w, x: (g @ w.T, x.T @ g), [(64, 96), (90, 96), (64, 90)]),
+    # unbalanced: one after the other, the large one split
+    "unbalanced": (lambda a, b, c: (a @ b, c @ b), [(600, 300), (300, 200), (40, 300)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAIR_PROGRAMS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_paired_gemms_match(name: str, dtype: str) -> None:
+    """Paired gemms give NumPy's float64 products, and with two threads
+    exactly what one thread gives."""
+    fn, shapes = PAIR_PROGRAMS[name]
+    args = [RNG.standard_normal(s) for s in shapes]
+    one, two, text = _both(fn, *[a.astype(dtype) for a in args])
+    want = fn(*args)
+    tol = 3e-5 if dtype == "float32" else 1e-12
+    for got1, got2, w in zip(one, two, want):
+        np.testing.assert_allclose(got2, w, rtol=tol, atol=tol * 20)
+        np.testing.assert_array_equal(got1, got2)
+    assert "tensorir_parallel_for" in text

@@ -318,6 +318,14 @@ multiply-adds: with the 32x256x256 gemms of an RNN's steps (2**21, about 40
 us on one core) split in two blocks of columns, 100 steps of value_and_grad
 took 14.0 ms instead of 18.2 (split by rows, in 16-row halves, they gained
 nothing)."""
+PAIR_MINSIZE = 1 << 19
+PAIR_BALANCE = (3, 4)
+"""Two independent gemms (``gemm_pairs.py``) run side by side, one per
+thread, when each has at least ``PAIR_MINSIZE`` multiply-adds (about 5 us on
+one core, a few times the cost of handing work to the other thread) and the
+smaller has at least 3/4 of the larger's work: a gemm split in two runs at
+about 85% of two single-threaded ones here, so side by side wins while the
+threads' shares differ by less than that."""
 
 
 def linalg_to_blas(module_op: ir.Operation, threads: int = 1, minsize: int = GEMM_MINSIZE) -> None:
@@ -346,28 +354,102 @@ def linalg_to_blas(module_op: ir.Operation, threads: int = 1, minsize: int = GEM
     chunks of rows of ``C`` (of the innermost batch axis for a batched gemm;
     of its columns when it has fewer than ``FEW_ROWS`` rows, from
     ``minsize / COLUMN_SPLIT_GAIN``), each one gemm call, run through the parallel dispatcher
-    (``lowering/outline.py``), whose threads block rather than spin.
+    (``lowering/outline.py``), whose threads block rather than spin. Two
+    independent gemms of a block (``gemm_pairs.py``) may instead run side by
+    side, one whole gemm per thread (:func:`_emit_pair`).
     """
+    from .gemm_pairs import find_pairs
+
     wanted = set(BLAS_GEMM.values())
     declared: set[str] = set()
-    for op in walk(module_op, ["linalg.generic"]):
-        if "library_call" not in op.attributes:
-            continue
-        name = ir.StringAttr(op.attributes["library_call"]).value
-        if name not in wanted or not all(isinstance(v.type, ir.MemRefType) for v in op.operands):
-            continue
+    gemms = [op for op in walk(module_op, ["linalg.generic"]) if _marked(op, wanted)]
+    pairs = find_pairs(gemms, _gemm_layout) if threads >= 2 else []
+    partner = {gemms.index(a): b for a, b in pairs}
+    seconds = {gemms.index(b) for _, b in pairs}
+    for i, op in enumerate(gemms):
+        if i in seconds:
+            continue  # (erased with its first)
         layout = _gemm_layout(op)
         if layout is None:
             continue
+        group = [op, partner[i]] if i in partner else [op]
         with ir.InsertionPoint(op), op.location:
-            callee, chunk_loops = _emit_gemm(op, *layout, threads=threads, minsize=minsize)
+            if len(group) == 2:
+                callees, chunk_loops = _emit_pair(op, partner[i], threads, minsize)
+            else:
+                callee, chunk_loops = _emit_gemm(op, *layout, threads=threads, minsize=minsize)
+                callees = [callee]
         for loop in chunk_loops:
             fn = ir.StringAttr(function_of(loop).attributes["sym_name"]).value
             outline_loop(loop, module_op, fresh_name(module_op, fn))
-        if callee not in declared:
-            _declare(module_op, callee, op.operands[2].type.element_type)
-            declared.add(callee)
-        op.erase()
+        for callee in callees:
+            if callee not in declared:
+                _declare(module_op, callee, op.operands[2].type.element_type)
+                declared.add(callee)
+        for g in group:
+            g.erase()
+
+
+def _marked(op: ir.Operation, wanted: set[str]) -> bool:
+    """A contraction marked for BLAS, on buffers."""
+    if "library_call" not in op.attributes or ir.StringAttr(op.attributes["library_call"]).value not in wanted:
+        return False
+    return all(isinstance(v.type, ir.MemRefType) for v in op.operands)
+
+
+def _work(op: ir.Operation, trans_a: bool, trans_b: bool) -> ir.Value:
+    """``M * N * K`` of a plain (unbatched) marked contraction, at run time."""
+    from mlir.dialects import arith, memref
+
+    a, b = op.operands[0], op.operands[1]
+
+    def dim(v: ir.Value, axis: int) -> ir.Value:
+        t = ir.MemRefType(v.type)
+        return memref.dim(v, index_const(axis)) if t.is_dynamic_dim(axis) else index_const(int(t.shape[axis]))
+
+    m, k = (dim(a, 1), dim(a, 0)) if trans_a else (dim(a, 0), dim(a, 1))
+    n = dim(b, 0) if trans_b else dim(b, 1)
+    return arith.muli(arith.muli(m, n), k)
+
+
+def _emit_pair(first: ir.Operation, second: ir.Operation, threads: int,
+               minsize: int) -> tuple[list[str], list[ir.Operation]]:
+    """Two independent gemms (``gemm_pairs.find_pairs``): run side by side,
+    one whole gemm per thread, when both have at least ``PAIR_MINSIZE``
+    multiply-adds and the smaller has at least ``PAIR_BALANCE`` of the
+    larger's (or neither would be split); else one after the other, each as
+    :func:`_emit_gemm` would. Returns the callees and the loops to outline."""
+    from mlir.dialects import arith, scf
+
+    layouts = [_gemm_layout(first), _gemm_layout(second)]
+    w1, w2 = _work(first, *layouts[0]), _work(second, *layouts[1])
+    lo, hi = arith.minui(w1, w2), arith.maxui(w1, w2)
+    num, den = PAIR_BALANCE
+    enough = arith.cmpi(arith.CmpIPredicate.uge, lo, index_const(PAIR_MINSIZE))
+    balanced = arith.cmpi(arith.CmpIPredicate.uge, arith.muli(lo, index_const(den)), arith.muli(hi, index_const(num)))
+    unsplit = arith.cmpi(arith.CmpIPredicate.ult, hi, index_const(max(1, minsize // COLUMN_SPLIT_GAIN)))
+    side_by_side = arith.andi(enough, arith.ori(balanced, unsplit))
+    branch = scf.IfOp(side_by_side, [], has_else=True)
+    callees: list[str] = []
+    with ir.InsertionPoint(branch.then_block):
+        loop = scf.ForOp(index_const(0), index_const(2), index_const(1))
+        with ir.InsertionPoint(loop.body):
+            is_first = arith.cmpi(arith.CmpIPredicate.eq, loop.induction_variable, index_const(0))
+            which = scf.IfOp(is_first, [], has_else=True)
+            for block, op, layout in ((which.then_block, first, layouts[0]), (which.else_block, second, layouts[1])):
+                with ir.InsertionPoint(block):
+                    callees.append(_emit_gemm(op, *layout)[0])
+                    scf.YieldOp([])
+            scf.YieldOp([])
+        scf.YieldOp([])
+    chunk_loops = [loop.operation]
+    with ir.InsertionPoint(branch.else_block):
+        for op, layout in ((first, layouts[0]), (second, layouts[1])):
+            callee, loops = _emit_gemm(op, *layout, threads=threads, minsize=minsize)
+            callees.append(callee)
+            chunk_loops += loops
+        scf.YieldOp([])
+    return callees, chunk_loops
 
 
 def _declare(module_op: ir.Operation, name: str, el: ir.Type) -> None:
