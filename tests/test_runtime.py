@@ -101,3 +101,49 @@ def test_containers_of_arrays_take_the_cached_path_correctly() -> None:
     assert f.compile_count == 3
     with pytest.raises(KeyError):
         f({"w": np.ones((4, 2))}, np.ones((3, 4)))  # another structure: traced anew
+
+
+def test_llvm_options_are_ours_only_while_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tensorir's LLVM options (no loop strength reduction, no epilogue
+    vectorisation) hold while it generates code, and LLVM's defaults are
+    back after, for other users of llvmlite in the process."""
+    import llvmlite.binding as llvm
+
+    from tensorir.runtime import cpu
+
+    ours = ["-disable-lsr=true", "-enable-epilogue-vectorization=false"]
+    defaults = ["-disable-lsr=false", "-enable-epilogue-vectorization=true"]
+    calls: list[str] = []
+    real = llvm.set_option
+    monkeypatch.setattr(llvm, "set_option", lambda name, option: (calls.append(option), real(name, option)))
+    monkeypatch.setattr(ti.config, "cache", False)
+    x = ti.vector("x", "float32")
+    f = ti.function([x], ti.exp(x) * 3.0)
+    np.testing.assert_allclose(f(np.ones(20, np.float32)), np.exp(np.ones(20)) * 3, rtol=1e-6)
+    assert calls == ours + defaults
+    assert cpu._options_users == 0
+    calls.clear()
+    cpu.assembly("define i32 @g(i32 %a) {\n  %b = add i32 %a, 1\n  ret i32 %b\n}\n")
+    assert calls == ["-disable-lsr=true", "-enable-epilogue-vectorization=false",
+                     "-disable-lsr=false", "-enable-epilogue-vectorization=true"]
+
+
+def test_first_compile_loads_the_light_dialect_modules() -> None:
+    """Compiling a matmul in a fresh process never imports MLIR's Python
+    modules for linalg and llvm (OpDSL's named ops: ~100 ms), only the
+    generated linalg op classes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, tensorir as ti\n"
+        "f = ti.jit(lambda a, b: ti.exp(a @ b).sum(0))\n"
+        "a = np.ones((3, 4), np.float32)\n"
+        "f(a, a.T)\n"
+        "print(sorted(m for m in ('mlir.dialects.linalg', 'mlir.dialects.llvm', 'mlir.dialects._linalg_ops_gen') "
+        "if m in sys.modules))\n"
+    )
+    env = dict(os.environ, TENSORIR_FLAGS="cache=False")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == "['mlir.dialects._linalg_ops_gen']"

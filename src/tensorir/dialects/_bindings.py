@@ -90,6 +90,20 @@ def _mlir_globals():  # type: ignore[no-untyped-def]
     return _mlir.globals
 
 
+_LIGHT = "tensorir.dialects._upstream"
+
+
+def _prefer_light_modules() -> None:
+    """Search ``_upstream`` (light ``linalg`` and ``llvm`` modules) before
+    ``mlir.dialects`` for the Python classes of a dialect; see its docstring."""
+    found = list(_mlir_globals().dialect_search_modules)
+    if _LIGHT not in found:
+        _mlir_globals().dialect_search_modules = [_LIGHT, *found]
+
+
+_prefer_light_modules()
+
+
 def add_python_pass(
     pm: passmanager.PassManager,
     run: Callable[[ir.Operation], None],

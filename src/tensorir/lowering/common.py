@@ -86,9 +86,14 @@ def empty(sizes: Sequence[int | ir.Value], el: ir.Type) -> ir.Value:
 
 
 def fill(value: ir.Value, init: ir.Value) -> ir.Value:
-    from mlir.dialects import linalg
+    """``linalg.fill`` of the tensor ``init`` with the scalar ``value``."""
+    from ..dialects._upstream import linalg
 
-    return linalg.fill(value, outs=[init])
+    op = linalg.FillOp([init.type], [value], [init])
+    block = op.regions[0].blocks.append(value.type, element_type(init.type))
+    with ir.InsertionPoint(block):
+        linalg.YieldOp([block.arguments[0]])
+    return op.results[0]
 
 
 def scalar_const(el: ir.Type, value: float | int | bool) -> ir.Value:
@@ -123,7 +128,7 @@ def generic(
     body: Callable[..., Sequence[ir.Value]],
 ) -> list[ir.Value]:
     """A ``linalg.generic`` on tensors; ``body(*scalars)`` yields the new outs."""
-    from mlir.dialects import linalg
+    from ..dialects._upstream import linalg
 
     op = linalg.GenericOp(
         [v.type for v in inits],

@@ -63,7 +63,7 @@ def _contiguous(t: ir.Type) -> bool:
 
 def copy_to_generic(op: ir.Operation) -> None:
     """Replace the ``memref.copy`` ``op`` with an all-parallel ``linalg.generic``."""
-    from mlir.dialects import linalg
+    from ..dialects._upstream import linalg
 
     source, target = op.operands
     rank = ir.MemRefType(source.type).rank

@@ -117,7 +117,9 @@ def _row_stats(
     memory twice. The loops over a row are innermost and contiguous, so LLVM
     vectorises both (the sum reassociates, as every float sum here does).
     """
-    from mlir.dialects import linalg, math, scf, tensor
+    from mlir.dialects import math, scf, tensor
+
+    from ..dialects._upstream import linalg
 
     arith = _a()
     rt = _reduced_type(x, axes, keepdims)

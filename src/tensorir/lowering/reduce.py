@@ -168,7 +168,7 @@ def _divide_by_count(total: ir.Value, x: ir.Value, axes: tuple[int, ...], rt: ir
 
 def _flat_index(axes: Sequence[int], sizes: Sequence[int | ir.Value]) -> ir.Value:
     """Row-major position over the reduced ``axes`` of the current iteration (index type)."""
-    from mlir.dialects import linalg
+    from ..dialects._upstream import linalg
 
     arith = _a()
     flat: ir.Value | None = None

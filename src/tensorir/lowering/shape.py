@@ -144,7 +144,9 @@ def _index_gather(
     index_of: Callable[[list[ir.Value]], list[ir.Value]],
 ) -> ir.Value:
     """``out[i] = x[index_of(i)]``: a generic reading ``x`` with ``tensor.extract``."""
-    from mlir.dialects import linalg, tensor
+    from mlir.dialects import tensor
+
+    from ..dialects._upstream import linalg
 
     rank = result.rank
     init = empty(_typed_sizes(result, sizes), result.element_type)
@@ -183,7 +185,9 @@ def _full(op: ir.Operation) -> list[ir.Value]:
 
 def _arange(op: ir.Operation) -> list[ir.Value]:
     """``out[i] = start + i * step``, in int64 for ints and float64 for floats."""
-    from mlir.dialects import arith, linalg
+    from mlir.dialects import arith
+
+    from ..dialects._upstream import linalg
 
     attrs = _attrs(op)
     rt = op.results[0].type

@@ -128,7 +128,7 @@ def _movable(b: ir.Operation, between: list[ir.Operation], a_index: int, ops: li
 
 def _join(a: ir.Operation, b: ir.Operation) -> None:
     """One generic at ``a``'s place computing both; ``a`` and ``b`` erased."""
-    from mlir.dialects import linalg
+    from ..dialects._upstream import linalg
 
     na, nb = generic_inputs(a), generic_inputs(b)
     a_ops, b_ops = list(a.operands), list(b.operands)

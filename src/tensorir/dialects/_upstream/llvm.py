@@ -1,0 +1,1 @@
+"""Nothing for the ``llvm`` dialect: its ops and types stay generic (see ``__init__``)."""
