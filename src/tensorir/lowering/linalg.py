@@ -356,13 +356,17 @@ def linalg_to_blas(module_op: ir.Operation, threads: int = 1, minsize: int = GEM
     ``minsize / COLUMN_SPLIT_GAIN``), each one gemm call, run through the parallel dispatcher
     (``lowering/outline.py``), whose threads block rather than spin. Two
     independent gemms of a block (``gemm_pairs.py``) may instead run side by
-    side, one whole gemm per thread (:func:`_emit_pair`).
+    side, one whole gemm per thread (:func:`_emit_pair`). A transposed
+    operand that a loop reads unchanged at every iteration is first copied
+    row-major before the loop (``gemm_hoist.py``).
     """
+    from .gemm_hoist import hoist_transposes
     from .gemm_pairs import find_pairs
 
     wanted = set(BLAS_GEMM.values())
     declared: set[str] = set()
     gemms = [op for op in walk(module_op, ["linalg.generic"]) if _marked(op, wanted)]
+    hoist_transposes(gemms)
     pairs = find_pairs(gemms, _gemm_layout) if threads >= 2 else []
     partner = {gemms.index(a): b for a, b in pairs}
     seconds = {gemms.index(b) for _, b in pairs}
