@@ -296,3 +296,33 @@ def test_only_calls_over_the_minimum_start_threads() -> None:
     before, after_small, after_big = (int(v) for v in out.stdout.split())
     assert after_small == before
     assert after_big > before
+
+
+@pytest.mark.parametrize("triple", ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "riscv64-unknown-linux-gnu"])
+def test_dispatcher_spins_with_the_target_hint_then_blocks(triple: str) -> None:
+    """The dispatcher polls each task's finished flag at most SPINS times,
+    with the target's spin-wait hint (none where unknown), before blocking on
+    the task's token; its IR is valid for each target."""
+    from tensorir.runtime import threads
+
+    text = threads.dispatch_ir(triple)
+    assert "SPIN" not in text.replace("spin", "")
+    assert f"icmp uge i64 %n, {threads.SPINS}" in text
+    hint = {"x86_64": "pause", "aarch64": "yield"}.get(triple.split("-")[0], "")
+    assert f'asm sideeffect "{hint}"' in text
+    # the flag is set before the token is emplaced, and the wait blocks on the token after spinning
+    task = text[text.index("define void @tensorir_task"):text.index("define void @tensorir_parallel_for")]
+    assert task.index("store atomic i64 1") < task.index("EmplaceToken")
+    wait = text[text.index("spin:"):]
+    assert wait.index("load atomic i64") < wait.index("AwaitToken")
+    llvm.parse_assembly(text).verify()
+
+
+def test_chunks_finishing_late_are_waited_for() -> None:
+    """A chunk on the pool that outlasts the spinning (a big matmul half) is
+    still waited for: results are complete, run after run."""
+    a = np.random.default_rng(5).standard_normal((1500, 1200)).astype(np.float32)
+    f = ti.jit(lambda a, b: a @ b)
+    want = a.astype(np.float64) @ a.T.astype(np.float64)
+    for _ in range(3):
+        np.testing.assert_allclose(f(a, a.T), want, rtol=2e-4, atol=2e-3)
