@@ -326,3 +326,66 @@ def test_chunks_finishing_late_are_waited_for() -> None:
     want = a.astype(np.float64) @ a.T.astype(np.float64)
     for _ in range(3):
         np.testing.assert_allclose(f(a, a.T), want, rtol=2e-4, atol=2e-3)
+
+
+MERGE_IR = """
+func.func private @f_chunk0(%ctx: !llvm.ptr, %c: i64) attributes {tir.chunk} {
+  %0 = llvm.load %ctx : !llvm.ptr -> f32
+  llvm.store %0, %ctx : f32, !llvm.ptr
+  return
+}
+func.func private @f_chunk1(%ctx: !llvm.ptr, %c: i64) attributes {tir.chunk} {
+  %0 = llvm.load %ctx : !llvm.ptr -> f32
+  llvm.store %0, %ctx : f32, !llvm.ptr
+  return
+}
+func.func private @f_chunk2(%ctx: !llvm.ptr, %c: i64) attributes {tir.chunk} {
+  %0 = llvm.load %ctx : !llvm.ptr -> f64
+  llvm.store %0, %ctx : f64, !llvm.ptr
+  return
+}
+func.func private @tensorir_parallel_for(!llvm.ptr, !llvm.ptr, i64)
+func.func public @f(%ctx: !llvm.ptr, %n: i64) {
+  %0 = func.constant @f_chunk0 : (!llvm.ptr, i64) -> ()
+  %1 = func.constant @f_chunk1 : (!llvm.ptr, i64) -> ()
+  %2 = func.constant @f_chunk2 : (!llvm.ptr, i64) -> ()
+  %p0 = builtin.unrealized_conversion_cast %0 : (!llvm.ptr, i64) -> () to !llvm.ptr
+  %p1 = builtin.unrealized_conversion_cast %1 : (!llvm.ptr, i64) -> () to !llvm.ptr
+  %p2 = builtin.unrealized_conversion_cast %2 : (!llvm.ptr, i64) -> () to !llvm.ptr
+  call @tensorir_parallel_for(%p0, %ctx, %n) : (!llvm.ptr, !llvm.ptr, i64) -> ()
+  call @tensorir_parallel_for(%p1, %ctx, %n) : (!llvm.ptr, !llvm.ptr, i64) -> ()
+  call @tensorir_parallel_for(%p2, %ctx, %n) : (!llvm.ptr, !llvm.ptr, i64) -> ()
+  return
+}
+"""
+
+
+def test_identical_chunk_functions_are_merged() -> None:
+    """``tir-merge-chunks`` keeps one of two chunk functions that differ only
+    by name, and points the other's dispatch at it; a chunk with another
+    body (f64) stays."""
+    from tensorir.dialects._bindings import walk
+    from tensorir.lowering.parallel import merge_chunks
+
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.parse(MERGE_IR)
+        merge_chunks(module.operation)
+        module.operation.verify()
+        names = [ir.StringAttr(op.attributes["sym_name"]).value for op in walk(module.operation, ["func.func"])]
+        assert [n for n in names if "chunk" in n] == ["f_chunk0", "f_chunk2"]
+        refs = [ir.FlatSymbolRefAttr(op.attributes["value"]).value for op in walk(module.operation, ["func.constant"])]
+        assert refs == ["f_chunk0", "f_chunk0", "f_chunk2"]
+
+
+def test_identical_ops_share_one_chunk_function_and_stay_right() -> None:
+    """Two ops with one body on different arrays compile to one chunk
+    function, which computes each of them on its own data."""
+    a = np.random.default_rng(3).standard_normal((400, 300)).astype(np.float32)
+    b = np.random.default_rng(4).standard_normal((400, 300)).astype(np.float32)
+    with threads(2):
+        f = ti.jit(lambda a, b: (ti.exp(a) * 2.0, ti.exp(b) * 2.0))
+        x, y = f(a, b)
+        text = f.lower(a, b).as_text("llvm")
+    np.testing.assert_allclose(x, np.exp(a) * 2, rtol=1e-6)
+    np.testing.assert_allclose(y, np.exp(b) * 2, rtol=1e-6)
+    assert len(re.findall(r"llvm\.func (?:\w+ )?@\w+_chunk\d+\(", text)) == 1

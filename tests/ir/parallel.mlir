@@ -2,6 +2,7 @@
 // chunks run by tensorir_parallel_for (two threads, no minimum size here).
 // RUN: tensorir-opt %s --split-input-file --tir-parallel-loops | FileCheck %s
 // RUN: tensorir-opt %s --split-input-file --tir-parallel-loops --emit=llvm | FileCheck %s --check-prefix=LLVM
+// RUN: tensorir-opt %s --split-input-file --tir-parallel-loops --tir-merge-chunks | FileCheck %s --check-prefix=MERGE
 
 // A row sum: chunks of rows, each summing whole rows in the same order, so
 // the accumulation is never split. The chunk function reads the buffers,
@@ -126,6 +127,34 @@ func.func @serial(%x: memref<?x?xf32>, %s: memref<f32>, %y: memref<?x?xf32>, %on
   linalg.generic {indexing_maps = [#id1], iterator_types = ["parallel"]} outs(%one : memref<1xf32>) {
   ^bb0(%b: f32):
     %t = arith.addf %b, %b : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// tir-merge-chunks: the same op on two pairs of buffers gives two chunk
+// functions that differ only by name; one is kept and both dispatches run it.
+// MERGE-LABEL: func.func @twice
+// MERGE: constant @twice_chunk0
+// MERGE: call @tensorir_parallel_for
+// MERGE: constant @twice_chunk0
+// MERGE: call @tensorir_parallel_for
+// MERGE: func.func private @twice_chunk0
+// MERGE-NOT: @twice_chunk1
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @twice(%x: memref<?x?xf32>, %y: memref<?x?xf32>, %u: memref<?x?xf32>, %v: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<?x?xf32>) outs(%y : memref<?x?xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %t = math.exp %a : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%u : memref<?x?xf32>) outs(%v : memref<?x?xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %t = math.exp %a : f32
     linalg.yield %t : f32
   }
   return

@@ -44,7 +44,7 @@ from .common import generic_inputs
 from .copies import strided_copies
 from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
-from .parallel import CHUNK, tir_parallel_loops
+from .parallel import CHUNK, merge_chunks, tir_parallel_loops
 from .streaming import mark_streams, stream_stores
 from .scan import tir_scan_to_loop
 from .siblings import fuse_siblings
@@ -377,7 +377,7 @@ def lower_to_llvm_dialect(
     steps = [(blas, "tir-linalg-to-blas"), (strided_copies, "tir-strided-copies"),
              (fuse_siblings, "tir-fuse-siblings"), (mark_streams, "tir-mark-streams"),
              (parallel, "tir-parallel-loops"),
-             (stream, "tir-stream-stores"), TO_LLVM]
+             (stream, "tir-stream-stores"), (merge_chunks, "tir-merge-chunks"), TO_LLVM]
     run_pipeline(module, steps, "lowering to the LLVM dialect")
 
 

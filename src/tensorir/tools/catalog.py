@@ -17,7 +17,7 @@ from ..lowering.copies import strided_copies
 from ..lowering.cpu import drop_update_results, entry_abi, unshare_empty_tensors
 from ..lowering.fusion import keep_costly_producers
 from ..lowering.linalg import linalg_to_blas
-from ..lowering.parallel import tir_parallel_loops
+from ..lowering.parallel import merge_chunks, tir_parallel_loops
 from ..lowering.scan import tir_scan_to_loop
 from ..lowering.siblings import fuse_siblings
 from ..lowering.streaming import mark_streams, stream_stores
@@ -82,6 +82,11 @@ LOWERING_STEPS: dict[str, Pass] = {
             stream_stores,
             "write marked results of 4 MiB or more with vectorised non-temporal stores (x86-64; compiled "
             "functions use ti.config.stream_minsize)",
+        ),
+        Pass(
+            "tir-merge-chunks",
+            merge_chunks,
+            "one chunk function for each set of identical ones (after tir-parallel-loops)",
         ),
     ]
 }
