@@ -607,7 +607,36 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
 
     chunk_loops: list[ir.Operation] = []
 
+    # few-row gemms: a register-blocked loop nest instead of OpenBLAS (gemm_kernel.py)
+    kernel = None
+    if nb == 0 and not trans_a and not trans_b and tc.rank == 2:
+        from .gemm_kernel import tile_for
+
+        kernel = tile_for(el)
+
+    def view(v: ir.Value, offset: ir.Value, rows: ir.Value, cols: ir.Value) -> ir.Value:
+        """A row-major ``rows`` x ``cols`` view of ``v`` from element ``offset``."""
+        dyn = ir.ShapedType.get_dynamic_size()
+        t = ir.MemRefType.get([dyn, dyn], el, ir.Attribute.parse("strided<[?, 1], offset: ?>"))
+        row_stride = metadata[id(v)][2][ir.MemRefType(v.type).rank - 2]
+        return memref.reinterpret_cast(t, v, [offset], [rows, cols], [row_stride], [dyn], [dyn, dyn], [dyn, 1])
+
     def call(offsets: list[ir.Value], rows: ir.Value, group: ir.Value | None, cols: ir.Value | None = None) -> str:
+        if group is None and kernel is not None:
+            width = N if cols is None else cols
+            # decided on the whole of C, so every split of it takes the same path
+            branch = scf.IfOp(kernel.fits(M, N, FEW_ROWS), [], has_else=True)
+            with ir.InsertionPoint(branch.then_block):
+                views = [view(a, offsets[0], rows, K), view(b, offsets[1], K, width), view(c, offsets[2], rows, width)]
+                kernel.emit(*views, rows, width, K)
+                scf.YieldOp([])
+            with ir.InsertionPoint(branch.else_block):
+                name = blas_call(offsets, rows, group, cols)
+                scf.YieldOp([])
+            return name
+        return blas_call(offsets, rows, group, cols)
+
+    def blas_call(offsets: list[ir.Value], rows: ir.Value, group: ir.Value | None, cols: ir.Value | None = None) -> str:
         pa, pb, pc = (pointer(base, off) for base, off in zip(bases, offsets))
         m_size = [as_i32(rows), sizes[1] if cols is None else as_i32(cols), sizes[2]]
         if group is None:
@@ -644,8 +673,12 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
         big = arith.cmpi(arith.CmpIPredicate.uge, work, threshold)
         parts = arith.select(big, index_const(threads), index_const(1))
         chunk = arith.ceildivui(total, parts)
-        if group is None:  # whole 16-row (or column) blocks: OpenBLAS's sgemm kernel works on 16 rows
-            chunk = arith.muli(arith.ceildivui(chunk, index_const(16)), index_const(16))
+        if group is None:  # whole 16-row (or column) blocks: OpenBLAS's sgemm kernel works on 16 rows;
+            # the few-row kernel's column tiles (gemm_kernel.py) are up to 32 wide
+            block = index_const(16)
+            if columns and kernel is not None:
+                block = arith.select(kernel.fits(M, N, FEW_ROWS), index_const(32), block)
+            chunk = arith.muli(arith.ceildivui(chunk, block), block)
         chunk = arith.maxui(chunk, index_const(1))
         loop = scf.ForOp(zero_i, arith.ceildivui(total, chunk), index_const(1))
         with ir.InsertionPoint(loop.body):
