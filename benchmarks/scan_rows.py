@@ -203,21 +203,9 @@ def kernel(key: str, quick: bool, system: str, data: dict[str, np.ndarray]) -> B
 
 def main(argv: list[str] | None = None) -> int:
     """``python benchmarks/scan_rows.py [--quick] [--rounds N]``: this row alone."""
-    import argparse
+    from workers import row_main
 
-    import scan_rows  # this module under the name the workers import it by
-    from workers import Workers
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, few rounds: a smoke run")
-    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (min is kept)")
-    opts = parser.parse_args(argv)
-    with Workers() as pool:
-        (row,) = pool.rows(scan_rows, opts.quick, opts.rounds or (2 if opts.quick else 7))
-    print(row.label)
-    for name, t in row.times.items():
-        print(f"  {name:10s} {t * 1e3:9.3f} ms  ({row.flops / t / 1e9:.1f} GFLOP/s)")
-    return 0
+    return row_main("scan_rows", argv)
 
 
 if __name__ == "__main__":

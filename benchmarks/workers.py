@@ -274,5 +274,23 @@ class Workers:
         return Row(spec.label, times, spec.goal, spec.unit, spec.flops, spec.bytes, pids=pids)
 
 
+def row_main(module: str, argv: list[str] | None = None) -> int:
+    """``python benchmarks/<module>.py [--quick] [--rounds N]``: that row module's
+    one row alone, each system's time and rate."""
+    import argparse
+
+    rows = importlib.import_module(module)  # under the name the workers import it by
+    parser = argparse.ArgumentParser(description=(rows.__doc__ or module).split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, few rounds: a smoke run")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (min is kept)")
+    opts = parser.parse_args(argv)
+    with Workers() as pool:
+        (row,) = pool.rows(rows, opts.quick, opts.rounds or (2 if opts.quick else 7))
+    print(row.label)
+    for name, t in row.times.items():
+        print(f"  {name:10s} {t * 1e3:9.3f} ms  ({row.flops / t / 1e9:.1f} GFLOP/s)")
+    return 0
+
+
 if __name__ == "__main__":
     sys.exit(serve(sys.argv[1]))

@@ -162,11 +162,16 @@ func.func public @two(%x: memref<?x?xf32>, %y: memref<?x?xf32>, %o1: memref<?x?x
 }}
 """
 
-_SCALE_X = """linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : memref<?x?xf32>) outs(%x : memref<?x?xf32>) {
-  ^bb0(%in: f32, %out: f32):
-    %0 = arith.addf %in, %in : f32
-    linalg.yield %0 : f32
-  }"""
+def doubled_in_place(buf: str) -> str:
+    """IR doubling the 2-D f32 buffer ``buf`` in place (``#id``: the identity map)."""
+    return (
+        f"linalg.generic {{indexing_maps = [#id, #id], iterator_types = [\"parallel\", \"parallel\"]}} "
+        f"ins({buf} : memref<?x?xf32>) outs({buf} : memref<?x?xf32>) {{\n"
+        "  ^bb0(%in: f32, %acc: f32):\n    %0 = arith.addf %in, %in : f32\n    linalg.yield %0 : f32\n  }"
+    )
+
+
+_SCALE_X = doubled_in_place("%x")
 _FRESH_C = """%c0 = arith.constant 0 : index
   %d0 = memref.dim %x, %c0 : memref<?x?xf32>
   %c1 = arith.constant 1 : index

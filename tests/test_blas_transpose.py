@@ -16,6 +16,7 @@ import tensorir as ti
 from tensorir.dialects import new_context
 from tensorir.dialects._bindings import ir, walk
 from tensorir.lowering.linalg import linalg_to_blas
+from test_blas_threads import doubled_in_place
 
 TOL = {"float32": {"rtol": 2e-5, "atol": 2e-5}, "float64": {"rtol": 1e-12, "atol": 1e-12}}
 NO_TRANS, TRANS = 111, 112
@@ -293,11 +294,7 @@ func.func public @steps(%h: memref<?x?xf32>, %w: memref<?x?xf32>, %out: memref<?
 }}
 """
 
-_DOUBLE_W = """linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%w : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
-    ^bb0(%in: f32, %o: f32):
-      %0 = arith.addf %in, %in : f32
-      linalg.yield %0 : f32
-    }"""
+_DOUBLE_W = doubled_in_place("%w")
 
 
 @pytest.mark.parametrize("written", [False, True])

@@ -19,6 +19,7 @@ from __future__ import annotations
 from ..dialects._bindings import ir
 from .common import index_const
 from .gemm_pairs import _argument_roots, _effects, _root
+from .outline import _inside_loop
 
 __all__ = ["hoist_transposes"]
 
@@ -62,22 +63,11 @@ def _outermost_invariant_loop(op: ir.Operation, value: ir.Value) -> ir.Operation
     while parent is not None and parent.name != "func.func":
         parent = parent.operation if hasattr(parent, "operation") else parent
         if parent.name in _LOOPS:
-            if _inside(value, parent) or root in _effects(parent, args)[1]:
+            if _inside_loop(value, parent) or root in _effects(parent, args)[1]:
                 break
             found = parent
         parent = parent.parent
     return found
-
-
-def _inside(value: ir.Value, loop: ir.Operation) -> bool:
-    owner = value.owner
-    op = owner.owner if isinstance(owner, ir.Block) else owner
-    while op is not None:
-        op = op.operation if hasattr(op, "operation") else op
-        if op == loop:
-            return True
-        op = op.parent
-    return False
 
 
 def _transposed_copy(value: ir.Value, loop: ir.Operation) -> ir.Value:
