@@ -3,7 +3,7 @@
 ``tir-linalg-to-blas`` with ``threads`` > 1 splits a gemm of at least
 ``GEMM_MINSIZE`` multiply-adds into chunks of rows of ``C`` (of the innermost
 batch axis when batched; of its columns when it has fewer than ``FEW_ROWS``
-rows, from ``GEMM_MINSIZE / COLUMN_SPLIT_GAIN``), each one single-threaded
+rows, from ``GEMM_MINSIZE / COLUMN_SPLIT_GAIN``, or more columns than rows), each one single-threaded
 OpenBLAS call, run by the parallel dispatcher. Results must match NumPy in float64 and the
 single-threaded build, for row counts that are not multiples of the chunk's
 16-row blocks, transposed and strided operands, broadcast batches, and empty
@@ -63,6 +63,10 @@ CASES = {
     "few rows, columns split": (lambda a, b: a @ b, [(32, 256), (256, 257)]),
     "few rows, B transposed": (lambda a, b: a @ b.T, [(17, 300), (1001, 300)]),
     "few rows, column block of B": (lambda a, b: a @ b[:, 3:260], [(32, 256), (256, 270)]),
+    # more columns than rows: split into blocks of columns
+    "wide": (lambda a, b: a @ b, [(100, 300), (300, 701)]),
+    "wide, B transposed": (lambda a, b: a @ b.T, [(100, 300), (701, 300)]),
+    "wide, A transposed": (lambda a, b: a.T @ b, [(300, 100), (300, 701)]),
     "matrix-vector": (lambda a, b: a @ b, [(3001, 1500), (1500,)]),
     "small (one chunk)": (lambda a, b: a @ b, [(8, 9), (9, 10)]),
 }
