@@ -38,13 +38,20 @@ from dataclasses import dataclass
 from ..dialects._bindings import ir
 from .common import indexing_maps
 
-__all__ = ["reuse_buffers", "free_early"]
+__all__ = ["reuse_buffers", "free_early", "root"]
 
 _VIEWS = frozenset({
     "memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast",
     "memref.reinterpret_cast", "memref.transpose", "memref.view",
 })
 _ACCESSES = frozenset({"memref.copy", "memref.dim", "memref.load", "memref.store", "memref.dealloc"})
+
+
+def root(v: ir.Value) -> ir.Value:
+    """The buffer ``v`` is a view of, through the views of ``_VIEWS`` (``v`` itself if it is not a view)."""
+    while not isinstance(v.owner, ir.Block) and v.owner.operation.name in _VIEWS:
+        v = v.owner.operation.operands[0]
+    return v
 
 
 @dataclass

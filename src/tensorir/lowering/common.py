@@ -127,11 +127,13 @@ def generic(
     iterators: Sequence[str],
     body: Callable[..., Sequence[ir.Value]],
 ) -> list[ir.Value]:
-    """A ``linalg.generic`` on tensors; ``body(*scalars)`` yields the new outs."""
+    """A ``linalg.generic``; ``body(*scalars)`` yields the new outs. On
+    tensors it returns the new tensors; on buffers, which it writes in
+    place, nothing."""
     from ..dialects._upstream import linalg
 
     op = linalg.GenericOp(
-        [v.type for v in inits],
+        [v.type for v in inits if isinstance(v.type, ir.RankedTensorType)],
         list(inputs),
         list(inits),
         ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),

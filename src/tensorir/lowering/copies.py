@@ -20,7 +20,7 @@ alone.
 from __future__ import annotations
 
 from ..dialects._bindings import ir
-from .common import PARALLEL
+from .common import generic
 
 __all__ = ["strided_copies", "copy_to_generic"]
 
@@ -63,18 +63,9 @@ def _contiguous(t: ir.Type) -> bool:
 
 def copy_to_generic(op: ir.Operation) -> None:
     """Replace the ``memref.copy`` ``op`` with an all-parallel ``linalg.generic``."""
-    from ..dialects._upstream import linalg
-
     source, target = op.operands
     rank = ir.MemRefType(source.type).rank
     with ir.InsertionPoint(op), op.location:
-        identity = ir.AffineMapAttr.get(ir.AffineMap.get_identity(rank))
-        copy = linalg.GenericOp(
-            [], [source], [target], ir.ArrayAttr.get([identity, identity]),
-            ir.ArrayAttr.get([ir.Attribute.parse(PARALLEL)] * rank),
-        )
-        element = ir.MemRefType(source.type).element_type
-        block = copy.regions[0].blocks.append(element, element)
-        with ir.InsertionPoint(block):
-            linalg.YieldOp([block.arguments[0]])
+        identity = ir.AffineMap.get_identity(rank)
+        generic([source], [target], [identity, identity], ["parallel"] * rank, lambda x, _: [x])
     op.erase()

@@ -17,8 +17,8 @@ compares them).
 from __future__ import annotations
 
 from ..dialects._bindings import ir
-from .common import index_const
-from .gemm_pairs import _argument_roots, _effects, _root
+from .common import generic, index_const
+from .gemm_pairs import _argument_roots, _effects, _plain, _root
 from .outline import _inside_loop
 
 __all__ = ["hoist_transposes"]
@@ -30,7 +30,7 @@ def hoist_transposes(gemms: list[ir.Operation]) -> None:
     """Rewrite each qualifying gemm of ``gemms`` to read a row-major copy
     (see the module docstring); the gemms stay marked for BLAS."""
     for op in gemms:
-        if len(ir.ArrayAttr(op.attributes["iterator_types"])) != 3:
+        if not _plain(op):
             continue
         maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
         for index, (stored, wanted) in enumerate((((2, 0), (0, 2)), ((1, 2), (2, 1)))):
@@ -75,22 +75,14 @@ def _transposed_copy(value: ir.Value, loop: ir.Operation) -> ir.Value:
     ``loop``, freed after it."""
     from mlir.dialects import memref
 
-    from ..dialects._upstream import linalg
-
     t = ir.MemRefType(value.type)
+    dyn = ir.ShapedType.get_dynamic_size()
     with ir.InsertionPoint(loop), loop.location:
-        sizes = [memref.dim(value, index_const(1)) if t.is_dynamic_dim(1) else None,
-                 memref.dim(value, index_const(0)) if t.is_dynamic_dim(0) else None]
-        shape = [int(t.shape[1]) if sizes[0] is None else ir.ShapedType.get_dynamic_size(),
-                 int(t.shape[0]) if sizes[1] is None else ir.ShapedType.get_dynamic_size()]
-        copy = memref.alloc(ir.MemRefType.get(shape, t.element_type), [s for s in sizes if s is not None], [])
+        shape = [dyn if t.is_dynamic_dim(a) else int(t.shape[a]) for a in (1, 0)]
+        sizes = [memref.dim(value, index_const(a)) for a in (1, 0) if t.is_dynamic_dim(a)]
+        copy = memref.alloc(ir.MemRefType.get(shape, t.element_type), sizes, [])
         swap = ir.AffineMap.get(2, 0, [ir.AffineDimExpr.get(1), ir.AffineDimExpr.get(0)])
-        maps = ir.ArrayAttr.get([ir.AffineMapAttr.get(swap), ir.AffineMapAttr.get(ir.AffineMap.get_identity(2))])
-        parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
-        op = linalg.GenericOp([], [value], [copy], maps, ir.ArrayAttr.get([parallel, parallel]))
-        block = op.regions[0].blocks.append(t.element_type, t.element_type)
-        with ir.InsertionPoint(block):
-            linalg.YieldOp([block.arguments[0]])
+        generic([value], [copy], [swap, ir.AffineMap.get_identity(2)], ["parallel", "parallel"], lambda x, _: [x])
     with ir.InsertionPoint.after(loop), loop.location:
         memref.dealloc(copy)
     return copy

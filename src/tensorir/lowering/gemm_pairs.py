@@ -32,8 +32,9 @@ from __future__ import annotations
 from typing import Callable
 
 from ..dialects._bindings import ir
-from .buffers import _VIEWS
+from .buffers import _VIEWS, root
 from .common import generic_inputs
+from .outline import function_of
 
 __all__ = ["find_pairs"]
 
@@ -127,12 +128,7 @@ def _dead_fill(c: ir.Value, between: list[ir.Operation], needed: list[ir.Operati
 def _argument_roots(op: ir.Operation) -> dict:
     """Each argument of the function holding ``op`` -> its root: result
     buffers (``tir.out``) are their own, all others share one."""
-    fn = op.parent
-    while fn is not None and fn.name != "func.func":
-        fn = fn.parent
-    if fn is None:
-        return {}
-    fn = fn.operation if hasattr(fn, "operation") else fn
+    fn = function_of(op)
     args = list(fn.regions[0].blocks[0].arguments)
     attrs = list(ir.ArrayAttr(fn.attributes["arg_attrs"])) if "arg_attrs" in fn.attributes else [None] * len(args)
     shared = "inputs"
@@ -144,9 +140,9 @@ def _argument_roots(op: ir.Operation) -> dict:
 
 
 def _root(v: ir.Value, args: dict) -> object:
-    while not isinstance(v.owner, ir.Block) and v.owner.operation.name in _VIEWS:
-        v = v.owner.operation.operands[0]
-    return args.get(v, v) if isinstance(v.owner, ir.Block) else v
+    """The buffer under ``v``'s views, arguments named by :func:`_argument_roots`."""
+    r = root(v)
+    return args.get(r, r)
 
 
 def _effects(op: ir.Operation, args: dict) -> tuple[set, set]:

@@ -357,8 +357,9 @@ def linalg_to_blas(module_op: ir.Operation, threads: int = 1, minsize: int = GEM
     multiply-adds (known at run time) is split instead into ``threads``
     chunks of rows of ``C`` (of the innermost batch axis for a batched gemm;
     of its columns when it has fewer than ``FEW_ROWS`` rows, from
-    ``minsize / COLUMN_SPLIT_GAIN``, or more columns than rows), each one gemm call, run through the parallel dispatcher
-    (``lowering/outline.py``), whose threads block rather than spin. Two
+    ``minsize / COLUMN_SPLIT_GAIN``, or more columns than rows), each one
+    gemm call, run through the parallel dispatcher (``lowering/outline.py``),
+    whose threads block rather than spin. Two
     independent gemms of a block (``gemm_pairs.py``) may instead run side by
     side, one whole gemm per thread (:func:`_emit_pair`). A transposed
     operand that a loop reads unchanged at every iteration is first copied
@@ -405,18 +406,21 @@ def _marked(op: ir.Operation, wanted: set[str]) -> bool:
     return all(isinstance(v.type, ir.MemRefType) for v in op.operands)
 
 
+def _buffer_dim(v: ir.Value, axis: int) -> ir.Value:
+    """Size ``axis`` of the buffer ``v`` as an index (a constant when static)."""
+    from mlir.dialects import memref
+
+    t = ir.MemRefType(v.type)
+    return memref.dim(v, index_const(axis)) if t.is_dynamic_dim(axis) else index_const(int(t.shape[axis]))
+
+
 def _work(op: ir.Operation, trans_a: bool, trans_b: bool) -> ir.Value:
     """``M * N * K`` of a plain (unbatched) marked contraction, at run time."""
-    from mlir.dialects import arith, memref
+    from mlir.dialects import arith
 
     a, b = op.operands[0], op.operands[1]
-
-    def dim(v: ir.Value, axis: int) -> ir.Value:
-        t = ir.MemRefType(v.type)
-        return memref.dim(v, index_const(axis)) if t.is_dynamic_dim(axis) else index_const(int(t.shape[axis]))
-
-    m, k = (dim(a, 1), dim(a, 0)) if trans_a else (dim(a, 0), dim(a, 1))
-    n = dim(b, 0) if trans_b else dim(b, 1)
+    m, k = (_buffer_dim(a, 1), _buffer_dim(a, 0)) if trans_a else (_buffer_dim(a, 0), _buffer_dim(a, 1))
+    n = _buffer_dim(b, 0) if trans_b else _buffer_dim(b, 1)
     return arith.muli(arith.muli(m, n), k)
 
 
@@ -544,12 +548,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
     nb = len(ir.ArrayAttr(op.attributes["iterator_types"])) - 3
     i32 = ir.IntegerType.get_signless(32)
 
-    def dim(v: ir.Value, axis: int) -> ir.Value:
-        t = ir.MemRefType(v.type)
-        if t.is_dynamic_dim(axis):
-            return memref.dim(v, index_const(axis))
-        return index_const(int(t.shape[axis]))
-
+    dim = _buffer_dim
     metadata = {id(v): strided_metadata(v) for v in (a, b, c)}
 
     def batch_strides(v: ir.Value, matrix_rank: int) -> list[ir.Value | None]:
@@ -617,6 +616,8 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
         from .gemm_kernel import tile_for
 
         kernel = tile_for(el)
+    # decided on the whole of C, so every split of it takes the same path
+    use_kernel = kernel.fits(M, N, FEW_ROWS) if kernel is not None else None
 
     def view(v: ir.Value, offset: ir.Value, rows: ir.Value, cols: ir.Value) -> ir.Value:
         """A row-major ``rows`` x ``cols`` view of ``v`` from element ``offset``."""
@@ -628,8 +629,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
     def call(offsets: list[ir.Value], rows: ir.Value, group: ir.Value | None, cols: ir.Value | None = None) -> str:
         if group is None and kernel is not None:
             width = N if cols is None else cols
-            # decided on the whole of C, so every split of it takes the same path
-            branch = scf.IfOp(kernel.fits(M, N, FEW_ROWS), [], has_else=True)
+            branch = scf.IfOp(use_kernel, [], has_else=True)
             with ir.InsertionPoint(branch.then_block):
                 views = [view(a, offsets[0], rows, K), view(b, offsets[1], K, width), view(c, offsets[2], rows, width)]
                 kernel.emit(*views, rows, width, K)
@@ -672,8 +672,8 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
             threshold = arith.select(few, index_const(max(1, minsize // COLUMN_SPLIT_GAIN)), index_const(minsize))
             # by columns also when C is wider than high: each thread then packs
             # its share of B and all of A, instead of all of B and its share of A
-            few = arith.ori(few, arith.cmpi(arith.CmpIPredicate.ugt, N, M))
-            total = arith.select(few, N, M)
+            split_columns = arith.ori(few, arith.cmpi(arith.CmpIPredicate.ugt, N, M))
+            total = arith.select(split_columns, N, M)
         else:
             total = group if group is not None else M
             threshold = index_const(minsize)
@@ -684,7 +684,7 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
             # the few-row kernel's column tiles (gemm_kernel.py) are up to 32 wide
             block = index_const(16)
             if columns and kernel is not None:
-                block = arith.select(kernel.fits(M, N, FEW_ROWS), index_const(32), block)
+                block = arith.select(use_kernel, index_const(32), block)
             chunk = arith.muli(arith.ceildivui(chunk, block), block)
         chunk = arith.maxui(chunk, index_const(1))
         loop = scf.ForOp(zero_i, arith.ceildivui(total, chunk), index_const(1))
@@ -702,8 +702,9 @@ def _emit_gemm(op: ir.Operation, trans_a: bool, trans_b: bool, threads: int = 1,
                 # column lo of B (row lo of a transposed B) and of C
                 b_step = lds_index[1] if trans_b else index_const(1)
                 by_columns = [offsets[0], arith.addi(offsets[1], arith.muli(lo, b_step)), arith.addi(offsets[2], lo)]
-                moved = [arith.select(few, x, y) for x, y in zip(by_columns, moved)]
-                name = call(moved, arith.select(few, M, length), None, arith.select(few, length, N))
+                moved = [arith.select(split_columns, x, y) for x, y in zip(by_columns, moved)]
+                name = call(moved, arith.select(split_columns, M, length), None,
+                            arith.select(split_columns, length, N))
             else:
                 name = call(moved, M if group is not None else length, length if group is not None else None)
             scf.YieldOp([])

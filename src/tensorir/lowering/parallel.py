@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from ..dialects._bindings import ir
+from ..dialects._bindings import ir, walk
 from .common import has_function, index_const, indexing_maps
 
 __all__ = ["tir_parallel_loops", "merge_chunks", "DISPATCH", "CHUNK", "ALIGN", "pack_context", "chunk_function", "dispatch", "clone_rebound"]
@@ -579,8 +579,6 @@ def merge_chunks(module_op: ir.Operation) -> None:
     name, is that of an earlier one is erased and its dispatches call the
     earlier one: LLVM then optimises and generates each body once.
     """
-    from ..dialects._bindings import walk
-
     body = module_op.regions[0].blocks[0]
     kept: dict[str, str] = {}
     same: dict[str, str] = {}  # erased chunk -> the one kept in its place

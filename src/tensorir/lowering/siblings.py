@@ -24,6 +24,7 @@ arguments shared where both read the same buffer through the same map.
 from __future__ import annotations
 
 from ..dialects._bindings import ir
+from .buffers import root
 from .common import PARALLEL, generic_inputs, indexing_maps
 from .parallel import clone_rebound
 
@@ -73,17 +74,8 @@ def _uses(op: ir.Operation) -> list[ir.Value]:
     return found
 
 
-def _root(v: ir.Value) -> ir.Value:
-    """The buffer ``v`` is a view of (itself if it is not a view)."""
-    from .buffers import _VIEWS
-
-    while not isinstance(v.owner, ir.Block) and v.owner.operation.name in _VIEWS:
-        v = v.owner.operation.operands[0]
-    return v
-
-
 def _touches(values: list[ir.Value], roots: list[ir.Value]) -> bool:
-    return any(_root(v) == r for v in values for r in roots)
+    return any(root(v) == r for v in values for r in roots)
 
 
 def _fuse_one(block: ir.Block) -> bool:
@@ -91,11 +83,11 @@ def _fuse_one(block: ir.Block) -> bool:
     for i, a in enumerate(ops):
         if not _candidate(a):
             continue
-        a_out_roots = [_root(v) for v in list(a.operands)[generic_inputs(a):]]
+        a_out_roots = [root(v) for v in list(a.operands)[generic_inputs(a):]]
         for j in range(i + 1, len(ops)):
             b = ops[j]
             if _candidate(b) and _shared_identity_input(a, b) and _movable(b, ops[i + 1:j], i, ops):
-                b_out_roots = [_root(v) for v in list(b.operands)[generic_inputs(b):]]
+                b_out_roots = [root(v) for v in list(b.operands)[generic_inputs(b):]]
                 if not _touches(list(b.operands), a_out_roots) and not _touches(list(a.operands), b_out_roots):
                     _join(a, b)
                     return True
