@@ -44,6 +44,7 @@ from .common import generic_inputs
 from .copies import strided_copies
 from .fusion import keep_costly_producers
 from .linalg import linalg_to_blas
+from .outline import outline_serial
 from .parallel import CHUNK, merge_chunks, tir_parallel_loops
 from .streaming import mark_streams, stream_stores
 from .scan import tir_scan_to_loop
@@ -377,7 +378,8 @@ def lower_to_llvm_dialect(
     steps = [(blas, "tir-linalg-to-blas"), (strided_copies, "tir-strided-copies"),
              (fuse_siblings, "tir-fuse-siblings"), (mark_streams, "tir-mark-streams"),
              (parallel, "tir-parallel-loops"),
-             (stream, "tir-stream-stores"), (merge_chunks, "tir-merge-chunks"), TO_LLVM]
+             (stream, "tir-stream-stores"), (outline_serial, "tir-outline-serial"),
+             (merge_chunks, "tir-merge-chunks"), TO_LLVM]
     run_pipeline(module, steps, "lowering to the LLVM dialect")
 
 
@@ -404,11 +406,12 @@ def to_llvm_ir_parts(module: ir.Module, parts: int) -> list[str]:
     The chunk functions of ``tir-parallel-loops`` (marked ``tir.chunk``)
     are dealt out, largest first, to the part with the least work so far
     (operations, those of the rest over ``CHUNK_COST``); everything else is
-    in the first part. A chunk is only reached
-    through its address, which its dispatcher calls, so no optimisation
-    across it is lost: each function compiles to the same code either way.
-    A moved chunk gets external linkage, and the parts declare what they
-    use of one another. The other parts copy the first's constant globals
+    in the first part. A chunk is only reached through its address, which
+    its dispatcher calls, or called from unoptimised straight-line code
+    (``tir-outline-serial``), so no optimisation across it is lost: each
+    function compiles to the same code either way.
+    Chunks get external linkage, and the parts declare what they use of
+    one another. The other parts copy the first's constant globals
     and its private helper functions (such as those of
     ``convert-math-to-funcs``, which a chunk may call), as internal ones.
     One part (:func:`to_llvm_ir`) when there is too little to deal out
@@ -448,10 +451,10 @@ def _part(module: ir.Module, top: list[ir.Operation], home: dict[ir.Operation, i
     at = ir.InsertionPoint(part.body)
     for op in top:
         if op in home:
+            # external in its own part too: chunks of other parts may
+            # dispatch it (a loop that tir-outline-serial moved out)
             if home[op] != p:
                 _declare(op, at, external)
-            elif p == 0:
-                op.clone(at)
             else:
                 op.clone(at).attributes["linkage"] = external
         elif p == 0 or op.name != "llvm.func" or not op.regions[0].blocks:

@@ -737,21 +737,34 @@ def _erase_zero_fill_of(c: ir.Value, op: ir.Operation) -> None:
 
     gemm with ``beta = 0`` overwrites every element of ``C`` (also for
     ``K = 0``), so the fill is dead. Only ``memref.dim`` may read ``c`` in
-    between; any other use keeps the fill.
+    between; any other use (or an op holding one in its regions) keeps the
+    fill. Found through the uses of ``c``, not by scanning the block: a
+    training step's block holds thousands of ops and a dozen gemms.
     """
-    seen_op = False
-    for view in reversed(list(op.block.operations)):
-        cur = view.operation
-        if not seen_op:
-            seen_op = cur == op
+    block = op.block
+    last = None
+    for use in c.uses:
+        user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+        at = _ancestor_in(user, block)
+        if at is None or at == op or at.name == "memref.dim" or not at.is_before_in_block(op):
             continue
-        if not any(v == c for v in cur.operands):
-            continue
-        if cur.name == "memref.dim":
-            continue
-        if _is_zero_fill_of(cur, c):
-            cur.erase()
-        return
+        if last is None or last.is_before_in_block(at):
+            last = at
+    if last is not None and _is_zero_fill_of(last, c):
+        last.erase()
+
+
+def _ancestor_in(op: ir.Operation, block: ir.Block) -> ir.Operation | None:
+    """``op`` or the op holding it that is in ``block``; None when none is
+    (the search stops at the function)."""
+    while op is not None:
+        if op.block == block:
+            return op
+        if op.name == "func.func":
+            return None
+        op = op.parent
+        op = op.operation if op is not None and hasattr(op, "operation") else op
+    return None
 
 
 def _is_zero_fill_of(op: ir.Operation, c: ir.Value) -> bool:

@@ -594,8 +594,10 @@ def merge_chunks(module_op: ir.Operation) -> None:
             fn.erase()
     if not same:
         return
-    # dispatches take their chunk as a func.constant
-    for op in walk(module_op, ["func.constant"]):
-        callee = ir.FlatSymbolRefAttr(op.attributes["value"]).value
+    # dispatches take their chunk as a func.constant; tir-outline-serial's
+    # chunks are called directly
+    for op in walk(module_op, ["func.constant", "func.call"]):
+        attr = "value" if op.name == "func.constant" else "callee"
+        callee = ir.FlatSymbolRefAttr(op.attributes[attr]).value
         if callee in same:
-            op.attributes["value"] = ir.FlatSymbolRefAttr.get(same[callee])
+            op.attributes[attr] = ir.FlatSymbolRefAttr.get(same[callee])

@@ -17,6 +17,7 @@ from ..lowering.copies import strided_copies
 from ..lowering.cpu import drop_update_results, entry_abi, unshare_empty_tensors
 from ..lowering.fusion import keep_costly_producers
 from ..lowering.linalg import linalg_to_blas
+from ..lowering.outline import outline_serial
 from ..lowering.parallel import merge_chunks, tir_parallel_loops
 from ..lowering.scan import tir_scan_to_loop
 from ..lowering.siblings import fuse_siblings
@@ -82,6 +83,12 @@ LOWERING_STEPS: dict[str, Pass] = {
             stream_stores,
             "write marked results of 4 MiB or more with vectorised non-temporal stores (x86-64; compiled "
             "functions use ti.config.stream_minsize)",
+        ),
+        Pass(
+            "tir-outline-serial",
+            outline_serial,
+            "move the loops left in public functions into functions called once, and compile the "
+            "straight-line rest without optimisation (after tir-parallel-loops)",
         ),
         Pass(
             "tir-merge-chunks",
