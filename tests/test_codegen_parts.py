@@ -126,3 +126,34 @@ def test_object_blobs() -> None:
         unpack_objects(blob[:-2])
     with pytest.raises(CompileError, match="header is cut short"):
         unpack_objects(blob[:20])
+
+
+MISSING_IR = """
+declare void @tir_missing_chunk0(ptr, i64)
+declare ptr @malloc(i64)
+
+define ptr @tir_entry(ptr %ctx) {
+  %p = call ptr @malloc(i64 16)
+  call void @tir_missing_chunk0(ptr %p, i64 0)
+  ret ptr %p
+}
+"""
+
+
+def test_a_symbol_no_part_defines_is_an_error_not_a_crash() -> None:
+    """The JIT would leave a call to an undefined symbol aimed at address 0;
+    loading refuses such code, naming the symbol (malloc, from the process,
+    is found)."""
+    from tensorir.runtime.cpu import check_symbols, elf_symbols, emit_objects, host_target
+
+    host_target()
+    objects = emit_objects([MISSING_IR])
+    defined, undefined = elf_symbols(objects[0])
+    assert defined == {"tir_entry"} and undefined == {"tir_missing_chunk0", "malloc"}
+    with pytest.raises(CompileError, match=r"calls tir_missing_chunk0, which no part of it defines"):
+        check_symbols(objects)
+    with pytest.raises(CompileError, match="tir_missing_chunk0"):
+        from tensorir.runtime.cpu import CpuCompiler
+
+        CpuCompiler().load(pack_objects(objects), "tir_entry", [], [])
+    assert elf_symbols(b"not an object") == (set(), set())

@@ -467,6 +467,61 @@ def emit_objects(texts: Sequence[str]) -> list[bytes]:
     return [o for o in objects if o is not None]
 
 
+def elf_symbols(obj: bytes) -> tuple[set[str], set[str]]:
+    """(defined global, undefined) symbol names of a 64-bit little-endian
+    ELF object file (what code generation emits on x86-64 and AArch64
+    Linux); two empty sets for anything else."""
+    if obj[:6] != b"\x7fELF\x02\x01":
+        return set(), set()
+    (shoff,) = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + k * shentsize) for k in range(shnum)]
+    defined: set[str] = set()
+    undefined: set[str] = set()
+    for _, kind, _, _, offset, size, link, _, _, entsize in sections:
+        if kind != 2 or not entsize:  # SHT_SYMTAB
+            continue
+        names_at = sections[link][4]
+        for at in range(offset + entsize, offset + size, entsize):  # entry 0 is null
+            name_off, info, _, shndx = struct.unpack_from("<IBBH", obj, at)
+            end = obj.index(b"\0", names_at + name_off)
+            name = obj[names_at + name_off : end].decode()
+            if not name:
+                continue
+            if shndx == 0:
+                undefined.add(name)
+            elif info >> 4 in (1, 2):  # STB_GLOBAL, STB_WEAK
+                defined.add(name)
+    return defined, undefined
+
+
+@functools.lru_cache(maxsize=None)
+def _process() -> ctypes.CDLL:
+    """The process's global symbols (libc, Python, libraries loaded globally)."""
+    return ctypes.CDLL(None)
+
+
+def check_symbols(objects: Sequence[bytes]) -> None:
+    """Raise :class:`CompileError` naming the symbols the ``objects`` use
+    that neither defines and no library loaded into the process has: the
+    JIT would leave their calls aimed at address 0 and the first call
+    would crash the process."""
+    defined: set[str] = set()
+    undefined: set[str] = set()
+    for obj in objects:
+        d, u = elf_symbols(obj)
+        defined |= d
+        undefined |= u
+    process = _process()
+    missing = sorted(n for n in undefined - defined if not llvm.address_of_symbol(n) and not hasattr(process, n))
+    if missing:
+        raise CompileError(
+            f"the compiled code calls {', '.join(missing)}, which no part of it defines and no loaded "
+            "library provides; this is a bug in tensorir's code generation: please report it with the "
+            "function's IR (f.lower(...).as_text('llvm'))"
+        )
+
+
 class CpuCompiler:
     """Compiles LLVM IR modules into callable kernels (one MCJIT engine each)."""
 
@@ -492,8 +547,10 @@ class CpuCompiler:
         start = time.perf_counter()
         host_target()  # initialises LLVM's native target
         load_libraries(libraries)
+        objects = unpack_objects(code)
+        check_symbols(objects)
         engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _new_target_machine())
-        for obj in unpack_objects(code):
+        for obj in objects:
             engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         engine.finalize_object()
         address = engine.get_function_address(entry + "__py")
