@@ -111,6 +111,8 @@ _LOOPS = frozenset({"scf.for", "scf.while", "scf.parallel", "scf.forall", "affin
 
 def _makes_loops(op: ir.Operation) -> bool:
     """Whether ``op`` or an op nested in it becomes a loop (a linalg op, an scf loop)."""
+    if not len(op.regions):  # (linalg ops have a region too)
+        return False
     found = []
 
     def visit(o: ir.Operation) -> ir.WalkResult:
@@ -175,12 +177,18 @@ def outline_serial(module_op: ir.Operation) -> None:
             continue
         stem = ir.StringAttr(fn.attributes["sym_name"]).value
         last = fn  # the chunk functions follow it, in order
+        straight = True
         for block in fn.regions[0].blocks:
             for op in [v.operation for v in block.operations]:
-                if len(op.results) or not _makes_loops(op) or _frees_captured(op):
+                if not _makes_loops(op):
                     continue
-                captured = [v for v in _captures(op) if not _is_constant(v)]
+                if len(op.results) or _frees_captured(op):
+                    straight = False
+                    continue
+                captures = _captures(op)
+                captured = [v for v in captures if not _is_constant(v)]
                 if not all(_storable(v.type) for v in captured):
+                    straight = False
                     continue
                 name = fresh_name(module_op, stem)
                 with ir.InsertionPoint(op), op.location:
@@ -191,7 +199,7 @@ def outline_serial(module_op: ir.Operation) -> None:
                 last = block_fn.owner
                 with ir.InsertionPoint(block_fn), op.location:
                     remap = dict(zip(captured, mapped))
-                    for v in _captures(op):
+                    for v in captures:
                         if _is_constant(v):
                             remap[v] = v.owner.operation.clone(ir.InsertionPoint(block_fn)).results[0]
                     clone_rebound([op], remap, ir.InsertionPoint(block_fn))
@@ -200,5 +208,5 @@ def outline_serial(module_op: ir.Operation) -> None:
                     zero = arith.constant(i64, 0)
                     func.CallOp([], ir.FlatSymbolRefAttr.get(name), [ctx, zero])
                 op.erase()
-        if not any(_makes_loops(v.operation) for block in fn.regions[0].blocks for v in block.operations):
+        if straight:
             fn.attributes["passthrough"] = ir.ArrayAttr.get([ir.StringAttr.get(a) for a in STRAIGHT])
