@@ -13,6 +13,7 @@ calls the kernel.
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from dataclasses import astuple, dataclass, field
@@ -38,16 +39,9 @@ from .runtime.pool import POOL
 # The MLIR dialect modules whose op builders the lowering uses, imported
 # with tensorir rather than during the first compile (about 40 ms of
 # building their op classes), as the compiler's other parts are.
-import mlir.dialects.arith  # noqa: E402,F401
-import mlir.dialects.bufferization  # noqa: E402,F401
-import mlir.dialects.func  # noqa: E402,F401
-import mlir.dialects.math  # noqa: E402,F401
-import mlir.dialects.memref  # noqa: E402,F401
-import mlir.dialects.scf  # noqa: E402,F401
-import mlir.dialects.tensor  # noqa: E402,F401
-import mlir.dialects.vector  # noqa: E402,F401
-
-from .dialects._upstream import linalg as _linalg  # noqa: E402,F401
+for _module in ("arith", "bufferization", "func", "math", "memref", "scf", "tensor", "vector"):
+    importlib.import_module(f"mlir.dialects.{_module}")
+importlib.import_module(".dialects._upstream.linalg", __package__)
 
 __all__ = ["STAGES", "Lowered", "Executable", "lower", "compile_traced"]
 
@@ -584,7 +578,7 @@ def _window_prechecks(
             if start is None or n is None:
                 complete = False
                 continue
-            first = f"(_s + _n if _s < 0 else _s)" if w else "_s"
+            first = "(_s + _n if _s < 0 else _s)" if w else "_s"
             lines += [f"    _s = {start}", f"    _n = {n}"]
             lines.append(f"    if not 0 <= {first} <= _n - {k}: window_fail({len(windows)}, _s, _n)")
             windows.append((IndexCheck(node.op, axis, k, bool(w)), node.loc))
