@@ -15,6 +15,7 @@ subdirectory, so it meets only the entries it wrote itself.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -62,6 +63,20 @@ def _own_compiledir() -> Iterator[None]:
         yield
     finally:
         ti.config.compiledir = before
+
+
+@contextlib.contextmanager
+def threads(n: int, minsize: int | None = 0) -> Iterator[None]:
+    """``ti.config.threads = n`` inside, and ``parallel_minsize = minsize``
+    unless it is None (0: every loop nest is split, however small)."""
+    before = ti.config.threads, ti.config.parallel_minsize
+    ti.config.threads = n
+    if minsize is not None:
+        ti.config.parallel_minsize = minsize
+    try:
+        yield
+    finally:
+        ti.config.threads, ti.config.parallel_minsize = before
 
 
 def tolerance(dtype: np.dtype) -> dict[str, float]:

@@ -12,14 +12,14 @@ contractions.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pytest
 
 import tensorir as ti
+from conftest import threads as _threads
 from tensorir.dialects import new_context
 from tensorir.dialects._bindings import ir, walk
 from tensorir.lowering.linalg import GEMM_MINSIZE, linalg_to_blas
@@ -28,14 +28,9 @@ from tensorir.runtime import blas
 RNG = np.random.default_rng(11)
 
 
-@contextlib.contextmanager
-def threads(n: int) -> Iterator[None]:
-    before = ti.config.threads
-    ti.config.threads = n
-    try:
-        yield
-    finally:
-        ti.config.threads = before
+def threads(n: int):  # noqa: ANN201
+    """``ti.config.threads = n`` inside; ``parallel_minsize`` as configured."""
+    return _threads(n, None)
 
 
 def _both(fn: Callable[..., Any], *args: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:

@@ -9,27 +9,15 @@ disk cache as one blob of object files.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator
-
 import llvmlite.binding as llvm
 import numpy as np
 import pytest
 
 import tensorir as ti
+from conftest import threads
 from tensorir.errors import CompileError
 from tensorir.lowering import cpu
 from tensorir.runtime.cpu import pack_objects, unpack_objects
-
-
-@contextlib.contextmanager
-def threads(n: int) -> Iterator[None]:
-    before = ti.config.threads, ti.config.parallel_minsize
-    ti.config.threads, ti.config.parallel_minsize = n, 0
-    try:
-        yield
-    finally:
-        ti.config.threads, ti.config.parallel_minsize = before
 
 
 def mlp_step(seed: int = 0) -> tuple[ti.Function, dict[str, ti.SharedVariable], tuple[np.ndarray, np.ndarray]]:

@@ -2,33 +2,22 @@
 function's entry move to functions of their own, called directly, and the
 entry, left as straight-line code, is compiled without optimisation.
 
-The loops must still be optimised (vectorised) and compute what they did,
-with one thread and with two, and a loop moved out of the entry that
-dispatches chunks of its own must link when code generation deals the
-chunks out to several LLVM modules.
+The loops must still be optimised (vectorised: test_threads.py) and compute
+what they did, with one thread and with two, and a loop moved out of the
+entry that dispatches chunks of its own must link when code generation
+deals the chunks out to several LLVM modules.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-from typing import Iterator
 
 import numpy as np
 import pytest
 
 import tensorir as ti
+from conftest import threads
 from tensorir.lowering import cpu
-
-
-@contextlib.contextmanager
-def threads(n: int) -> Iterator[None]:
-    before = ti.config.threads, ti.config.parallel_minsize
-    ti.config.threads, ti.config.parallel_minsize = n, 0
-    try:
-        yield
-    finally:
-        ti.config.threads, ti.config.parallel_minsize = before
 
 
 def fused(a, b):  # noqa: ANN001, ANN201
@@ -56,15 +45,6 @@ def test_the_entry_calls_its_loops_and_is_not_optimised(n: int) -> None:
         assert re.search(r"llvm.call @tir_fused_chunk\d+\(", entry)
     else:
         assert "llvm.call @tensorir_parallel_for(" in entry
-
-
-def test_the_moved_loop_is_still_vectorised() -> None:
-    x = np.ones(100, np.float32)
-    with threads(1):
-        asm = ti.jit(fused).lower(x, x).as_text("asm")
-    body = asm.split("tir_fused_chunk0:", 1)[1]
-    body = re.split(r"\n[A-Za-z_][\w.]*:\n", body, maxsplit=1)[0]
-    assert re.search(r"vfmadd\w*\s+%[yz]mm", body), "no vector FMA in the moved loop"
 
 
 def test_a_scan_loop_carrying_its_state_stays_and_is_optimised() -> None:

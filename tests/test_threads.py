@@ -8,35 +8,25 @@ the calling thread, and a forked child must not wait for threads it lacks.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
 import sys
 import textwrap
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import llvmlite.binding as llvm
 import numpy as np
 import pytest
 
 import tensorir as ti
+from conftest import threads
 from tensorir.dialects import new_context
 from tensorir.dialects._bindings import ir
 from tensorir.lowering import cpu
 from tensorir.runtime.cpu import libraries_for
 
 DISPATCH = "@tensorir_parallel_for"
-
-
-@contextlib.contextmanager
-def threads(n: int, minsize: int = 0) -> Iterator[None]:
-    before = ti.config.threads, ti.config.parallel_minsize
-    ti.config.threads, ti.config.parallel_minsize = n, minsize
-    try:
-        yield
-    finally:
-        ti.config.threads, ti.config.parallel_minsize = before
 
 
 def run_both(fn: Callable[..., Any], *args: np.ndarray, minsize: int = 0) -> tuple[Any, Any]:
@@ -234,13 +224,16 @@ def _has_avx2() -> bool:
 
 
 @pytest.mark.skipif(not _has_avx2(), reason="the host has no 256-bit vector unit")
-def test_the_parallel_kernel_is_still_vectorised() -> None:
+@pytest.mark.parametrize("n", [1, 2])
+def test_the_parallel_kernel_is_still_vectorised(n: int) -> None:
+    """With two threads the chunk a dispatch runs, with one the loop that
+    tir-outline-serial moved out of the (unoptimised) entry."""
     x = np.ones(100, np.float32)
-    with threads(2):
+    with threads(n):
         asm = ti.jit(fused).lower(x, x).as_text("asm")
     body = asm.split("tir_fused_chunk0:", 1)[1]
     body = re.split(r"\n[A-Za-z_][\w.]*:\n", body, maxsplit=1)[0]
-    assert re.search(r"vfmadd\w*\s+%[yz]mm", body), "no vector FMA in the parallel kernel"
+    assert re.search(r"vfmadd\w*\s+%[yz]mm", body), "no vector FMA in the loop's function"
 
 
 FORKED = textwrap.dedent(

@@ -25,6 +25,7 @@ from .parallel import (
     _storable,
     chunk_function,
     clone_rebound,
+    contains,
     dispatch,
     pack_context,
 )
@@ -105,41 +106,24 @@ def _inside_loop(v: ir.Value, loop: ir.Operation) -> bool:
 # optimising selector (``optnone``), and does not inline into it.
 STRAIGHT = ["optnone", "noinline"]
 
-# Ops that are, or lower to, loops.
+# Ops that are, or lower to, loops (and the linalg ops that are not).
 _LOOPS = frozenset({"scf.for", "scf.while", "scf.parallel", "scf.forall", "affine.for", "affine.parallel"})
+_NOT_LOOPS = ("linalg.yield", "linalg.index")
 
 
 def _makes_loops(op: ir.Operation) -> bool:
     """Whether ``op`` or an op nested in it becomes a loop (a linalg op, an scf loop)."""
     if not len(op.regions):  # (linalg ops have a region too)
         return False
-    found = []
-
-    def visit(o: ir.Operation) -> ir.WalkResult:
-        name = o.name
-        if name in _LOOPS or (name.startswith("linalg.") and name not in ("linalg.yield", "linalg.index")):
-            found.append(o)
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit, ir.WalkOrder.PRE_ORDER)
-    return bool(found)
+    return contains(op, lambda o: o.name in _LOOPS or (o.name.startswith("linalg.") and o.name not in _NOT_LOOPS))
 
 
 def _frees_captured(op: ir.Operation) -> bool:
     """Whether ``op`` frees a buffer it did not allocate: a chunk function
     rebuilds a captured buffer's descriptor with the aligned pointer as the
     allocated one (it is never to free it), so such an op cannot move."""
-    found = []
-
-    def visit(o: ir.Operation) -> ir.WalkResult:
-        if o.name in ("memref.dealloc", "memref.realloc") and not _inside_loop(o.operands[0], op):
-            found.append(o)
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit, ir.WalkOrder.PRE_ORDER)
-    return bool(found)
+    frees = ("memref.dealloc", "memref.realloc")
+    return contains(op, lambda o: o.name in frees and not _inside_loop(o.operands[0], op))
 
 
 def outline_serial(module_op: ir.Operation) -> None:

@@ -38,12 +38,15 @@ static. With free dims the test is made at run time.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ..dialects._bindings import ir, walk
 from .common import has_function, index_const, indexing_maps
 
-__all__ = ["tir_parallel_loops", "merge_chunks", "DISPATCH", "CHUNK", "ALIGN", "pack_context", "chunk_function", "dispatch", "clone_rebound"]
+__all__ = [
+    "tir_parallel_loops", "merge_chunks", "DISPATCH", "CHUNK", "ALIGN", "pack_context", "chunk_function", "dispatch",
+    "clone_rebound", "contains",
+]
 
 # A chunk of the innermost dim is a multiple of this many elements (a 64-byte
 # cache line of float32), so two threads never write the same line.
@@ -505,30 +508,26 @@ _SIDE_EFFECTS = frozenset({
 })
 
 
-def _writes_elsewhere(op: ir.Operation) -> bool:
+def contains(op: ir.Operation, test: Callable[[ir.Operation], bool]) -> bool:
+    """Whether ``op`` or an op nested in it passes ``test`` (the walk stops at the first)."""
     found = []
 
     def visit(o: ir.Operation) -> ir.WalkResult:
-        if o.name in _SIDE_EFFECTS or o.name.startswith("llvm."):
+        if test(o):
             found.append(o)
             return ir.WalkResult.INTERRUPT
         return ir.WalkResult.ADVANCE
 
     op.walk(visit, ir.WalkOrder.PRE_ORDER)
     return bool(found)
+
+
+def _writes_elsewhere(op: ir.Operation) -> bool:
+    return contains(op, lambda o: o.name in _SIDE_EFFECTS or o.name.startswith("llvm."))
 
 
 def _has_loops(op: ir.Operation) -> bool:
-    found = []
-
-    def visit(o: ir.Operation) -> ir.WalkResult:
-        if o.name == "scf.for":
-            found.append(o)
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit, ir.WalkOrder.PRE_ORDER)
-    return bool(found)
+    return contains(op, lambda o: o.name == "scf.for")
 
 
 def _inside(value: ir.Value, op: ir.Operation) -> bool:
@@ -580,7 +579,8 @@ def merge_chunks(module_op: ir.Operation) -> None:
     earlier one: LLVM then optimises and generates each body once.
     """
     body = module_op.regions[0].blocks[0]
-    chunks = [v.operation for v in body.operations if v.operation.name == "func.func" and CHUNK in v.operation.attributes]
+    functions = [v.operation for v in body.operations if v.operation.name == "func.func"]
+    chunks = [fn for fn in functions if CHUNK in fn.attributes]
     # Two functions are compared by their text, and printing them all took
     # ~17 ms of an MLP step's compile: only functions whose blocks hold as
     # many ops as another's are printed.
