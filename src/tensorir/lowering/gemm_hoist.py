@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..dialects._bindings import ir
 from .common import generic, index_const
 from .gemm_pairs import _argument_roots, _effects, _plain, _root
-from .outline import _inside_loop
+from .parallel import _inside
 
 __all__ = ["hoist_transposes"]
 
@@ -63,7 +63,7 @@ def _outermost_invariant_loop(op: ir.Operation, value: ir.Value) -> ir.Operation
     while parent is not None and parent.name != "func.func":
         parent = parent.operation if hasattr(parent, "operation") else parent
         if parent.name in _LOOPS:
-            if _inside_loop(value, parent) or root in _effects(parent, args)[1]:
+            if _inside(value, parent) or root in _effects(parent, args)[1]:
                 break
             found = parent
         parent = parent.parent

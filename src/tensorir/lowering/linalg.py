@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..dialects._bindings import ir, walk
+from .buffers import _top_level
 from .common import (defining_op, dtype_of, empty, fill, generic, index_const, scalar_const, strided_metadata,
                      unit_inner_stride)
 from .outline import fresh_name, function_of, outline_loop
@@ -745,26 +746,13 @@ def _erase_zero_fill_of(c: ir.Value, op: ir.Operation) -> None:
     last = None
     for use in c.uses:
         user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
-        at = _ancestor_in(user, block)
+        at = _top_level(user, block)
         if at is None or at == op or at.name == "memref.dim" or not at.is_before_in_block(op):
             continue
         if last is None or last.is_before_in_block(at):
             last = at
     if last is not None and _is_zero_fill_of(last, c):
         last.erase()
-
-
-def _ancestor_in(op: ir.Operation, block: ir.Block) -> ir.Operation | None:
-    """``op`` or the op holding it that is in ``block``; None when none is
-    (the search stops at the function)."""
-    while op is not None:
-        if op.block == block:
-            return op
-        if op.name == "func.func":
-            return None
-        op = op.parent
-        op = op.operation if op is not None and hasattr(op, "operation") else op
-    return None
 
 
 def _is_zero_fill_of(op: ir.Operation, c: ir.Value) -> bool:

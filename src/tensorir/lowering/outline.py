@@ -20,6 +20,7 @@ from ..dialects.control import is_private
 from .parallel import (
     CHUNK,
     _captures,
+    _inside,
     _declare_dispatch,
     _is_constant,
     _storable,
@@ -59,46 +60,45 @@ def outline_loop(loop: ir.Operation, module_op: ir.Operation, name: str) -> None
     """Replace ``loop`` (an ``scf.for`` from 0 by 1 with no results) by a
     dispatch of its iterations; the chunk function follows the function
     holding the loop."""
-    from mlir.dialects import arith, func
-
     body_ops = [v.operation for v in loop.regions[0].blocks[0].operations][:-1]  # without scf.yield
     iv = loop.regions[0].blocks[0].arguments[0]
     captured: list[ir.Value] = []
     consts: list[ir.Value] = []
     for op in body_ops:
         for v in _captures(op):
-            if v == iv or _inside_loop(v, loop):
+            if v == iv or _inside(v, loop):
                 continue
             bucket = consts if _is_constant(v) else captured
             if not any(v == w for w in bucket):
                 bucket.append(v)
     _declare_dispatch(module_op)
-    with ir.InsertionPoint(loop), loop.location:
-        ctx, struct, slots = pack_context(captured)
-    block, mapped, c_arg = chunk_function(
-        name, ir.InsertionPoint.after(function_of(loop)), loop.location, struct, slots, captured
-    )
-    with ir.InsertionPoint(block), loop.location:
-        remap = dict(zip(captured, mapped))
-        remap.update((v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]) for v in consts)
-        remap[iv] = arith.index_cast(ir.IndexType.get(), c_arg)
-        clone_rebound(body_ops, remap, ir.InsertionPoint(block))
-        func.ReturnOp([])
+    ctx, _ = _move_to_chunk(body_ops, captured, consts, name, function_of(loop), loop, index=iv)
     with ir.InsertionPoint(loop), loop.location:
         dispatch(name, ctx, loop.operands[1])
     loop.erase()
 
 
-def _inside_loop(v: ir.Value, loop: ir.Operation) -> bool:
-    """Whether ``v`` is defined by an op inside ``loop`` (or is one of its block arguments)."""
-    owner = v.owner
-    op = owner.owner if isinstance(owner, ir.Block) else owner
-    while op is not None:
-        op = op.operation if hasattr(op, "operation") else op
-        if op == loop:
-            return True
-        op = op.parent
-    return False
+def _move_to_chunk(
+    ops: list[ir.Operation], captured: list[ir.Value], consts: list[ir.Value], name: str, after: ir.Operation,
+    at: ir.Operation, index: ir.Value | None = None,
+) -> tuple[ir.Value, ir.Operation]:
+    """Before ``at``, a context struct holding ``captured``; after ``after``,
+    the chunk function ``@name`` that unpacks them, clones the constants
+    ``consts`` and then ``ops`` reading through both (and ``index``, when
+    given, as its chunk number). Returns the context's address and the function."""
+    from mlir.dialects import arith, func
+
+    with ir.InsertionPoint(at), at.location:
+        ctx, struct, slots = pack_context(captured)
+    block, mapped, c_arg = chunk_function(name, ir.InsertionPoint.after(after), at.location, struct, slots, captured)
+    with ir.InsertionPoint(block), at.location:
+        remap = dict(zip(captured, mapped))
+        remap.update((v, v.owner.operation.clone(ir.InsertionPoint(block)).results[0]) for v in consts)
+        if index is not None:
+            remap[index] = arith.index_cast(ir.IndexType.get(), c_arg)
+        clone_rebound(ops, remap, ir.InsertionPoint(block))
+        func.ReturnOp([])
+    return ctx, block.owner
 
 
 # What ``tir-outline-serial`` sets on a public function left without loops:
@@ -123,7 +123,7 @@ def _frees_captured(op: ir.Operation) -> bool:
     rebuilds a captured buffer's descriptor with the aligned pointer as the
     allocated one (it is never to free it), so such an op cannot move."""
     frees = ("memref.dealloc", "memref.realloc")
-    return contains(op, lambda o: o.name in frees and not _inside_loop(o.operands[0], op))
+    return contains(op, lambda o: o.name in frees and not _inside(o.operands[0], op))
 
 
 def outline_serial(module_op: ir.Operation) -> None:
@@ -136,8 +136,7 @@ def outline_serial(module_op: ir.Operation) -> None:
     holds a loop (a linalg op, an ``scf.for``, an ``scf.if`` with loops in
     it...), has no results (a scan's loop carries its state in results:
     it stays), frees no buffer allocated outside it and reads only values
-    a context can hold,
-    becomes a private chunk function (marked ``tir.chunk``, its captured
+    a context can hold, becomes a private chunk function (marked ``tir.chunk``, its captured
     values unpacked from a context struct as for a dispatch) called
     directly, once: ``call @f_chunkK(%ctx, 0)``. A public function left
     with no loop is marked ``passthrough = ["optnone", "noinline"]``.
@@ -175,19 +174,8 @@ def outline_serial(module_op: ir.Operation) -> None:
                     straight = False
                     continue
                 name = fresh_name(module_op, stem)
-                with ir.InsertionPoint(op), op.location:
-                    ctx, struct, slots = pack_context(captured)
-                block_fn, mapped, _ = chunk_function(
-                    name, ir.InsertionPoint.after(last), op.location, struct, slots, captured
-                )
-                last = block_fn.owner
-                with ir.InsertionPoint(block_fn), op.location:
-                    remap = dict(zip(captured, mapped))
-                    for v in captures:
-                        if _is_constant(v):
-                            remap[v] = v.owner.operation.clone(ir.InsertionPoint(block_fn)).results[0]
-                    clone_rebound([op], remap, ir.InsertionPoint(block_fn))
-                    func.ReturnOp([])
+                consts = [v for v in captures if _is_constant(v)]
+                ctx, last = _move_to_chunk([op], captured, consts, name, last, op)
                 with ir.InsertionPoint(op), op.location:
                     zero = arith.constant(i64, 0)
                     func.CallOp([], ir.FlatSymbolRefAttr.get(name), [ctx, zero])
